@@ -1,0 +1,46 @@
+# news-ingest: `make demo` runs the whole pipeline offline; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+
+# Airflow's state (database, logs) stays inside the checkout, in an ignored folder.
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
+
+.PHONY: demo test lint install lock bench clean
+
+demo: $(VENV)/.installed
+	$(BIN)/python -m ingest.demo
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -rs
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+install: $(VENV)/.installed
+
+# Exact pins from requirements.txt, every transitive version from requirements.lock (as constraints).
+$(VENV)/.installed: requirements.txt requirements.lock pyproject.toml
+	@start=$$(date +%s); \
+	set -e; \
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"; \
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.txt -c requirements.lock; \
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .; \
+	touch $@; \
+	echo "install: $$(( $$(date +%s) - start )) s"
+
+# Regenerate the lock after changing requirements.txt.
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile requirements.txt --python-version 3.11 --no-header -o requirements.lock
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/clean_quality.py
+	$(BIN)/python bench/clean_speed.py
+	$(BIN)/python bench/crawl_speed.py
+
+clean:
+	rm -rf .airflow .state

@@ -1,0 +1,141 @@
+"""news_daily: crawl, clean, validate and publish every source for one UTC day.
+
+Thin by design: the logic is in `ingest.pipeline`; this file only wires tasks. Nothing heavy runs at
+parse time (imports of the pipeline happen inside tasks).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
+from airflow.sdk.exceptions import AirflowFailException
+
+CLEAN_ASSET = Asset(f"s3://{os.environ.get('NEWS_BUCKET', 'news-ingest')}/clean/")
+RETRIES = int(os.environ.get("NEWS_TASK_RETRIES", "2"))
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("NEWS_RETRY_DELAY_SECONDS", "30")))
+
+
+def _window() -> tuple[date, date]:
+    """The run's data interval as UTC days [start, end): the partition is dt=start, never the wall clock."""
+    ctx = get_current_context()
+    start, end = ctx.get("data_interval_start"), ctx.get("data_interval_end")
+    if start is None or end is None:
+        raise AirflowFailException("this run has no data interval: news_daily needs a data-interval timetable")
+    return start.astimezone(UTC).date(), end.astimezone(UTC).date()
+
+
+def _attempt() -> str:
+    """A token unique to this try of this mapped task, for its staging prefix."""
+    ti = get_current_context()["ti"]
+    return re.sub(r"[^A-Za-z0-9._-]", "_", f"{ti.run_id}-{ti.map_index}-{ti.try_number}")
+
+
+@contextmanager
+def _stage_errors():
+    """Leave the failure message where the report task finds it; quality failures are not retried."""
+    from ingest.pipeline import QualityGateError, RawPartitionMissing
+
+    try:
+        yield
+    except Exception as exc:
+        get_current_context()["ti"].xcom_push(key="error", value=f"{type(exc).__name__}: {exc}"[:2000])
+        if isinstance(exc, QualityGateError | RawPartitionMissing):
+            raise AirflowFailException(str(exc)) from exc
+        raise
+
+
+@task
+def list_sources() -> list[str]:
+    from ingest.pipeline import list_sources as configured
+
+    return configured(get_current_context()["params"]["sources"] or None)
+
+
+@task(execution_timeout=timedelta(hours=2))
+def crawl(source: str) -> dict:
+    from ingest import pipeline
+
+    start, end = _window()
+    with _stage_errors():
+        return pipeline.crawl(source, start, end, bool(get_current_context()["params"]["recrawl"]), _attempt())
+
+
+@task(execution_timeout=timedelta(hours=1))
+def clean(crawled: dict) -> dict:
+    from ingest import pipeline
+
+    with _stage_errors():
+        return pipeline.clean(crawled["source"], _window()[0], _attempt())
+
+
+@task(execution_timeout=timedelta(minutes=30))
+def validate(cleaned: dict) -> dict:
+    from ingest import pipeline
+
+    with _stage_errors():
+        return pipeline.validate(cleaned)
+
+
+@task(execution_timeout=timedelta(minutes=30), outlets=[CLEAN_ASSET])
+def publish(validated: dict) -> dict:
+    from ingest import pipeline
+
+    with _stage_errors():
+        return pipeline.publish(validated, get_current_context()["ti"].run_id)
+
+
+@task_group
+def per_source(source: str) -> None:
+    publish(validate(clean(crawl(source))))
+
+
+@task(trigger_rule="all_done")
+def report(sources: list[str]) -> dict:
+    """Summarise every source, write the report to S3, and fail the run if any source failed."""
+    from ingest import report as reporting
+
+    ti = get_current_context()["ti"]
+    per = {}
+    for index, name in enumerate(sources):
+        stages = {s: ti.xcom_pull(task_ids=f"per_source.{s}", map_indexes=index) for s in reporting.STAGES}
+        errors = [ti.xcom_pull(task_ids=f"per_source.{s}", map_indexes=index, key="error") for s in reporting.STAGES]
+        per[name] = {**stages, "error": next((e for e in errors if e), None)}
+    summary = reporting.summarise(_window()[0], ti.run_id, per)
+    summary["report_keys"] = reporting.write(summary)
+    if summary["failed"]:
+        raise AirflowFailException(f"sources failed: {summary['failed']} (see {summary['report_keys'][0]})")
+    return summary
+
+
+@dag(
+    dag_id="news_daily",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=2,  # a backfill runs two days at a time, so the sites see at most two crawls each
+    default_args={
+        "retries": RETRIES,
+        "retry_delay": RETRY_DELAY,
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": timedelta(hours=1),
+    },
+    params={
+        "sources": Param([], type="array", description="Only these sources (default: all in NEWS_SOURCES)"),
+        "recrawl": Param(
+            True, type="boolean", description="False: re-clean the raw partitions already in S3, without the network"
+        ),
+    },
+    tags=["news"],
+    doc_md=__doc__,
+)
+def news_daily():
+    names = list_sources()
+    per_source.expand(source=names) >> report(names)
+
+
+news_daily()

@@ -1,0 +1,52 @@
+"""The Parquet schema of the clean layer (a contract: bump SCHEMA_VERSION on any change)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMA_VERSION = "1"
+ROW_GROUP_ROWS = 1000
+
+REMOVAL = pa.struct([("text", pa.string()), ("rule", pa.string()), ("layer", pa.string())])
+UTC_TIME = pa.timestamp("us", tz="UTC")
+
+SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("canonical_url", pa.string()),
+        ("source", pa.string()),
+        ("title", pa.string()),
+        ("authors", pa.list_(pa.string())),
+        ("published_at", UTC_TIME),
+        ("language", pa.string()),
+        ("text", pa.string()),
+        ("removed", pa.list_(REMOVAL)),
+        ("fingerprint", pa.string()),
+        ("fetched_at", UTC_TIME),
+        ("cleaner_version", pa.string()),
+        ("warc_file", pa.string()),
+        ("warc_offset", pa.int64()),
+    ],
+    metadata={"news_ingest.schema_version": SCHEMA_VERSION},
+)
+
+
+def write_rows(rows: Iterable[dict], path: Path) -> int:
+    """Write rows in bounded row groups (memory stays flat); returns the number written."""
+    count = 0
+    with pq.ParquetWriter(path, SCHEMA, compression="zstd") as writer:
+        batch: list[dict] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
+                count += len(batch)
+                batch = []
+        if batch or count == 0:
+            writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
+            count += len(batch)
+    return count

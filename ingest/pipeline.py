@@ -1,0 +1,238 @@
+"""The per-source stages of the daily run: crawl → clean → validate → publish.
+
+Each stage is an idempotent function of (source, day): the DAG only wires them. Stages hand each other
+small dicts (they travel as XComs); data stays in S3.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ingest import config, partition, rawio
+from ingest import s3 as s3io
+from ingest.parquet import SCHEMA_VERSION, write_rows
+
+MAX_EMPTY_SHARE = 0.2  # above this share of pages without article text, the cleaner or the site is broken
+
+
+class QualityGateError(Exception):
+    """A partition failed its quality gates; retrying will not help."""
+
+
+class RawPartitionMissing(Exception):
+    """Re-cleaning was asked for, but the raw partition is not in S3."""
+
+
+def state_key(source: str) -> str:
+    return f"state/source={source}/boilerplate.json"
+
+
+def list_sources(selected: list[str] | None = None) -> list[str]:
+    """Names of the configured sources, or the selected subset (unknown names are an error)."""
+    from spiders.sources import load_sources
+
+    names = [s.name for s in load_sources(config.sources_path())]
+    if not selected:
+        return names
+    unknown = sorted(set(selected) - set(names))
+    if unknown:
+        raise ValueError(f"unknown sources {unknown}; configured: {names}")
+    return [n for n in names if n in selected]
+
+
+def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> dict:
+    """Fetch the source's articles published in [start, end) into raw/…/dt=start (or reuse them)."""
+    s3, bucket = s3io.client(), config.bucket()
+    existing = partition.read_manifest(s3, bucket, "raw", source, start)
+    if not recrawl:
+        if existing is None:
+            raise RawPartitionMissing(
+                f"recrawl is off but s3://{bucket}/{partition.partition_prefix('raw', source, start)} "
+                "has no complete raw partition (no _SUCCESS): crawl this date first"
+            )
+        return {"source": source, "reused": True, "summary": existing.get("crawl", {})}
+    from spiders.crawl import run_crawl
+
+    with tempfile.TemporaryDirectory(prefix="crawl-") as tmp:
+        out = Path(tmp)
+        summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()))
+        files = sorted(out.glob("part-*.warc.gz")) + sorted(out.glob("index.jsonl.gz"))
+        staged = partition.stage_files(s3, bucket, files, "raw", source, start, attempt)
+        partition.publish(
+            s3, bucket, "raw", source, start, staged, {"crawl": summary, "window": [start.isoformat(), end.isoformat()]}
+        )
+    return {"source": source, "reused": False, "summary": summary}
+
+
+def clean(source: str, day: date, attempt: str) -> dict:
+    """Clean the raw partition of (source, day) into one staged Parquet part."""
+    s3, bucket = s3io.client(), config.bucket()
+    raw = partition.read_manifest(s3, bucket, "raw", source, day)
+    if raw is None:
+        raise RawPartitionMissing(f"no complete raw partition for {source} on {day}")
+    with tempfile.TemporaryDirectory(prefix="clean-") as tmp:
+        local = _download_parts(s3, bucket, raw, Path(tmp))
+        out = Path(tmp) / "part-00000.parquet"
+        stats = _clean_to_parquet(s3, bucket, source, local, out)
+        staged = partition.stage_files(s3, bucket, [out], "clean", source, day, attempt)
+    return {
+        "source": source,
+        "dt": day.isoformat(),
+        "stats": stats,
+        "staged": partition.staged_to_dict(staged),
+        "raw_parts": [p["key"] for p in raw["parts"]],
+    }
+
+
+def _download_parts(s3, bucket: str, manifest: dict, folder: Path) -> dict[str, Path]:
+    """Download every part listed in the manifest, checking its checksum."""
+    local = {}
+    for part in manifest["parts"]:
+        path = folder / Path(part["key"]).name
+        s3io.download_file(s3, bucket, part["key"], path)
+        if s3io.sha256_file(path) != part["sha256"]:
+            raise OSError(f"checksum mismatch for s3://{bucket}/{part['key']}")
+        local[part["key"]] = path
+    return local
+
+
+def _clean_to_parquet(s3, bucket: str, source: str, local: dict[str, Path], out: Path) -> dict:
+    from spiders.sources import get_source
+
+    from cleaners import BoilerplateState, clean_batch
+
+    index_path = next((p for k, p in local.items() if k.endswith("index.jsonl.gz")), Path("/nonexistent"))
+    index = {(e.get("warc_file"), e.get("warc_offset")): e for e in rawio.read_index(index_path)}
+    warcs = sorted((k, p) for k, p in local.items() if k.endswith(".warc.gz"))
+    state_body = s3io.get_bytes_or_none(s3, bucket, state_key(source))
+    state = BoilerplateState.from_json(state_body) if state_body else BoilerplateState()
+    cleaning = get_source(source, config.sources_path()).cleaning or None
+
+    def records():
+        for key, path in warcs:
+            yield from rawio.iter_responses(path, key)
+
+    metas = [(r.warc_file, r.offset, r.url, r.fetched_at) for r in records()]
+    docs = ((r.body, r.url) for r in records())
+    stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
+
+    def rows():
+        for (key, offset, url, fetched_at), article in zip(
+            metas, clean_batch(docs, source=cleaning, state=state), strict=True
+        ):
+            entry = index.get((Path(key).name, offset)) or index.get((key, offset)) or {}
+            if article.error or not article.text.strip():
+                stats["rejected"][article.error or "empty text"] += 1
+                continue
+            stats["articles"] += 1
+            stats["removed_by_rule"].update(r.rule for r in article.removed)
+            yield _row(source, url, entry, fetched_at, key, offset, article)
+
+    write_rows(rows(), out)
+    s3io.put_bytes(s3, bucket, state_key(source), state.to_json(), "application/json")
+    stats["cleaner_version"] = _cleaner_version()
+    return {**stats, "rejected": dict(stats["rejected"]), "removed_by_rule": dict(stats["removed_by_rule"])}
+
+
+def _row(source: str, url: str, entry: dict, fetched_at: str | None, key: str, offset: int, article) -> dict:
+    published = entry.get("published") or entry.get("date_hint") or article.published_at
+    return {
+        "url": url,
+        "canonical_url": entry.get("canonical_url") or article.canonical_url or url,
+        "source": source,
+        "title": article.title,
+        "authors": list(article.authors or []),
+        "published_at": _timestamp(published),
+        "language": article.language,
+        "text": article.text,
+        "removed": [{"text": r.text, "rule": r.rule, "layer": r.layer} for r in article.removed],
+        "fingerprint": article.fingerprint,
+        "fetched_at": _timestamp(fetched_at),
+        "cleaner_version": article.cleaner_version,
+        "warc_file": key,
+        "warc_offset": offset,
+    }
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    """An ISO date or datetime as an aware UTC datetime (a bare date is midnight UTC)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _cleaner_version() -> str:
+    from cleaners import CLEANER_VERSION
+
+    return CLEANER_VERSION
+
+
+def validate(cleaned: dict, quiet: bool | None = None) -> dict:
+    """Quality gates on the staged partition; raises QualityGateError saying what is wrong."""
+    from spiders.sources import get_source
+
+    from cleaners import is_appeal
+
+    source, stats = cleaned["source"], cleaned["stats"]
+    if quiet is None:
+        quiet = bool(get_source(source, config.sources_path()).quiet)
+    problems = []
+    if stats["articles"] == 0 and not quiet:
+        problems.append(f"no article for {cleaned['dt']} (mark the source `quiet: true` if that is normal)")
+    empty = sum(stats["rejected"].values())
+    if stats["documents"] and empty / stats["documents"] > MAX_EMPTY_SHARE:
+        problems.append(f"{empty} of {stats['documents']} pages gave no article text: {stats['rejected']}")
+    problems += _appeal_leaks(cleaned["staged"], is_appeal)
+    if problems:
+        raise QualityGateError(f"source {source}, dt={cleaned['dt']}: " + "; ".join(problems))
+    return {**cleaned, "validated": True}
+
+
+def _appeal_leaks(staged: list[dict], is_appeal) -> list[str]:
+    s3, bucket = s3io.client(), config.bucket()
+    leaks = []
+    with tempfile.TemporaryDirectory(prefix="validate-") as tmp:
+        for part in staged:
+            path = Path(tmp) / part["name"]
+            s3io.download_file(s3, bucket, part["key"], path)
+            for batch in pq.ParquetFile(path).iter_batches(columns=["url", "text"]):
+                for url, text in zip(batch.column("url").to_pylist(), batch.column("text").to_pylist(), strict=True):
+                    for paragraph in (text or "").split("\n\n"):
+                        rule = is_appeal(paragraph)
+                        if rule:
+                            leaks.append(f"appeal text left in {url} (rule {rule}): {paragraph[:80]!r}")
+    return leaks
+
+
+def publish(validated: dict, run_id: str) -> dict:
+    """Swap the staged Parquet into clean/…/dt=D with its manifest and _SUCCESS."""
+    s3, bucket = s3io.client(), config.bucket()
+    day = date.fromisoformat(validated["dt"])
+    info = {
+        "schema_version": SCHEMA_VERSION,
+        "cleaner_version": validated["stats"]["cleaner_version"],
+        "rows": validated["stats"]["articles"],
+        "stats": validated["stats"],
+        "raw_parts": validated["raw_parts"],
+        "run_id": run_id,
+    }
+    staged = partition.staged_from_dict(validated["staged"])
+    manifest = partition.publish(s3, bucket, "clean", validated["source"], day, staged, info)
+    return {
+        "source": validated["source"],
+        "dt": validated["dt"],
+        "rows": info["rows"],
+        "keys": [p["key"] for p in manifest["parts"]],
+        "stats": validated["stats"],
+    }

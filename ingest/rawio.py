@@ -1,0 +1,45 @@
+"""Reading a raw partition (gzip WARC parts + JSON Lines index) downloaded from S3."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    warc_file: str  # the S3 key of the WARC part
+    offset: int
+    url: str
+    fetched_at: str | None
+    body: bytes
+
+
+def read_index(path: Path) -> list[dict]:
+    """Index lines; a missing index (no article fetched) is an empty list."""
+    if not path.exists():
+        return []
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def iter_responses(path: Path, warc_key: str) -> Iterator[RawRecord]:
+    """Every response record of one WARC file, body read in full (pages are size-capped by the crawl)."""
+    with open(path, "rb") as fh:
+        records = ArchiveIterator(fh)
+        for record in records:
+            if record.rec_type != "response":
+                continue
+            body = record.content_stream().read()
+            yield RawRecord(
+                warc_file=warc_key,
+                offset=records.get_record_offset(),
+                url=record.rec_headers.get_header("WARC-Target-URI"),
+                fetched_at=record.rec_headers.get_header("WARC-Date"),
+                body=body,
+            )
