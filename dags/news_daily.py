@@ -138,4 +138,4 @@ def news_daily():
     per_source.expand(source=names) >> report(names)
 
 
-news_daily()
+news_daily_dag = news_daily()
