@@ -1,0 +1,40 @@
+"""The one item the spider yields: a page it fetched, or a URL it decided not to fetch (with a reason)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The fields of an index line, in order; everything else on the item is capture payload.
+INDEX_FIELDS = (
+    "url", "canonical_url", "status", "content_hash", "discovered_by", "date_hint", "published",
+    "warc_file", "warc_offset", "fetched_at", "reason",
+)  # fmt: skip
+
+
+@dataclass
+class PageItem:
+    url: str
+    discovered_by: str
+    canonical_url: str | None = None
+    status: int | None = None
+    content_hash: str | None = None
+    date_hint: str | None = None
+    date_hint_is_published: bool = False
+    published: str | None = None
+    fetched_at: str | None = None
+    reason: str | None = None  # set for a reject: the item is indexed but not stored
+    warc_file: str | None = None
+    warc_offset: int | None = None
+    # Capture payload, for the WARC records (never indexed).
+    body: bytes = field(default=b"", repr=False)
+    protocol: str = "HTTP/1.1"
+    response_headers: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    request_method: str = "GET"
+    request_headers: list[tuple[str, str]] = field(default_factory=list, repr=False)
+
+    def reject(self, reason: str) -> PageItem:
+        self.reason = reason
+        return self
+
+    def index_line(self) -> dict:
+        return {name: getattr(self, name) for name in INDEX_FIELDS}

@@ -1,0 +1,77 @@
+"""Scrapy settings for the news crawler: polite by default.
+
+`NEWS_POLITE = False` (e.g. `-s NEWS_POLITE=False` in tests and benchmarks) switches off AutoThrottle, delays
+and retry backoff; the news spider applies it, and each source's `politeness` overrides, when it starts.
+"""
+
+import os
+
+BOT_NAME = "news-ingest"
+SPIDER_MODULES = ["spiders.spiders"]
+NEWSPIDER_MODULE = "spiders.spiders"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+NEWS_CONTACT = os.environ.get("NEWS_CONTACT", "mailto:data@example.org")
+USER_AGENT = f"news-ingest/0.1 (+{NEWS_CONTACT})"
+ROBOTSTXT_OBEY = True
+
+# Politeness: AutoThrottle adapts to each site's latency; per-domain concurrency stays low.
+NEWS_POLITE = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 0.5
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# Robustness: bounded time and size per response, retries with backoff that honour Retry-After.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # also caps decompressed bodies (HttpCompressionMiddleware)
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry, doubled each time
+RETRY_BACKOFF_MAX = 30.0
+RETRY_AFTER_MAX = 60.0  # a server asking for longer waits this long at most
+REDIRECT_MAX_TIMES = 5
+METAREFRESH_ENABLED = False
+DEPTH_LIMIT = 0  # the sitemap depth is bounded by NEWS_SITEMAP_MAX_DEPTH instead
+
+# Development only: an on-disk HTTP cache (`-s HTTPCACHE_ENABLED=True`).
+HTTPCACHE_ENABLED = False
+HTTPCACHE_DIR = "httpcache"
+HTTPCACHE_EXPIRATION_SECS = 86400
+
+DOWNLOADER_MIDDLEWARES = {
+    # HostGuard replaces it: Scrapy's drops offsite redirects at scheduling, where no errback sees them.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "spiders.middlewares.HostGuardMiddleware": 40,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.middlewares.BackoffRetryMiddleware": 550,
+}
+ITEM_PIPELINES = {
+    "spiders.pipelines.WindowFilterPipeline": 100,
+    "spiders.pipelines.DedupPipeline": 200,
+    "spiders.pipelines.WarcCapturePipeline": 300,
+    "spiders.pipelines.IndexPipeline": 900,
+}
+EXTENSIONS = {
+    "spiders.extensions.SummaryExtension": 100,
+    "spiders.extensions.S3UploadExtension": 900,
+}
+
+# The news spider's own knobs.
+NEWS_CAPTURE_ENABLED = True
+NEWS_WARC_MAX_BYTES = 256 * 1024 * 1024  # a part is closed once it passes this size
+NEWS_SITEMAP_MAX_DEPTH = 4  # index → index → … → urlset
+NEWS_MAX_DOCUMENTS = 2000  # feeds + sitemaps fetched per crawl, a guard against runaway indexes
+NEWS_INDEX_OUT_OF_WINDOW = True  # index lines for entries skipped on their date hint
+NEWS_DEDUP_INDEXES: list[str] = []  # earlier index.jsonl.gz files whose pages count as already stored
+NEWS_SEEN_STORE = "spiders.pipelines.SeenStore"
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

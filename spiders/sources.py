@@ -1,0 +1,205 @@
+"""The sources file: one declarative entry per publisher, validated when loaded.
+
+Other packages (the cleaners, the DAG) import `Source`, `load_sources`, `get_source` and `SourceConfigError`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+NAME_RE = re.compile(r"^[a-z0-9_-]+$")
+LANGUAGE_RE = re.compile(r"^[a-zA-Z]{2,3}([-_][A-Za-z0-9]+)*$")
+DOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+# Politeness keys and their types; values map onto Scrapy settings in `Source.scrapy_settings`.
+POLITENESS: dict[str, tuple[type, ...]] = {
+    "download_delay": (int, float),
+    "concurrency": (int,),
+    "autothrottle": (bool,),
+    "autothrottle_target_concurrency": (int, float),
+    "autothrottle_max_delay": (int, float),
+    "download_timeout": (int, float),
+    "randomize_download_delay": (bool,),
+}
+FIELDS = {
+    "name", "feeds", "sitemaps", "allowed_domains", "article_url_patterns", "deny_url_patterns",
+    "language", "quiet", "politeness", "cleaning",
+}  # fmt: skip
+
+
+class SourceConfigError(ValueError):
+    """A sources file that cannot be used; the message names the file, the source and the field."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    article_url_patterns: tuple[str, ...] = ()
+    deny_url_patterns: tuple[str, ...] = ()
+    language: str | None = None
+    quiet: bool = False
+    politeness: dict[str, Any] = field(default_factory=dict, hash=False)
+    cleaning: dict[str, list[str]] = field(default_factory=dict, hash=False)
+
+    @property
+    def configured_hosts(self) -> frozenset[str]:
+        """Hosts the operator named explicitly: trusted even when private or loopback."""
+        hosts = {(urlsplit(u).hostname or "").lower() for u in (*self.feeds, *self.sitemaps)}
+        return frozenset(hosts | set(self.allowed_domains)) - {""}
+
+    def scrapy_settings(self) -> dict[str, Any]:
+        """This source's politeness overrides as Scrapy settings."""
+        p, out = self.politeness, {}
+        if "download_delay" in p:
+            out["DOWNLOAD_DELAY"] = float(p["download_delay"])
+        if "concurrency" in p:
+            out["CONCURRENT_REQUESTS_PER_DOMAIN"] = int(p["concurrency"])
+        if "autothrottle" in p:
+            out["AUTOTHROTTLE_ENABLED"] = bool(p["autothrottle"])
+        if "autothrottle_target_concurrency" in p:
+            out["AUTOTHROTTLE_TARGET_CONCURRENCY"] = float(p["autothrottle_target_concurrency"])
+        if "autothrottle_max_delay" in p:
+            out["AUTOTHROTTLE_MAX_DELAY"] = float(p["autothrottle_max_delay"])
+        if "download_timeout" in p:
+            out["DOWNLOAD_TIMEOUT"] = float(p["download_timeout"])
+        if "randomize_download_delay" in p:
+            out["RANDOMIZE_DOWNLOAD_DELAY"] = bool(p["randomize_download_delay"])
+        return out
+
+
+def default_path() -> Path:
+    """`NEWS_SOURCES`, else `sources.yaml`; a relative path missing from the cwd is tried in the checkout."""
+    path = Path(os.environ.get("NEWS_SOURCES", "sources.yaml"))
+    if path.is_absolute() or path.exists():
+        return path
+    checkout = Path(__file__).resolve().parents[1] / path
+    return checkout if checkout.exists() else path
+
+
+def load_sources(path: str | os.PathLike | None = None) -> list[Source]:
+    """Read and validate every source of a sources file."""
+    path = Path(path) if path is not None else default_path()
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SourceConfigError(f"{path}: cannot read the sources file: {e}") from e
+    except yaml.YAMLError as e:
+        raise SourceConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("sources"), list):
+        raise SourceConfigError(f"{path}: expected a mapping with a list under `sources`")
+    extra = set(doc) - {"sources"}
+    if extra:
+        raise SourceConfigError(f"{path}: unknown top-level key(s) {sorted(extra)}")
+    sources, names = [], set()
+    for i, entry in enumerate(doc["sources"]):
+        source = _parse_entry(path, i, entry)
+        if source.name in names:
+            raise SourceConfigError(f"{path}: source {source.name!r}: field `name`: duplicate source name")
+        names.add(source.name)
+        sources.append(source)
+    return sources
+
+
+def get_source(name: str, path: str | os.PathLike | None = None) -> Source:
+    """One source by name; an unknown name is a SourceConfigError listing the known ones."""
+    sources = load_sources(path)
+    for source in sources:
+        if source.name == name:
+            return source
+    shown = path if path is not None else default_path()
+    raise SourceConfigError(f"{shown}: no source named {name!r}; known: {[s.name for s in sources]}")
+
+
+def _parse_entry(path: Path, index: int, entry: Any) -> Source:
+    label = f"#{index}"
+    if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+        label = repr(entry["name"])
+
+    def fail(fieldname: str, problem: str) -> SourceConfigError:
+        return SourceConfigError(f"{path}: source {label}: field `{fieldname}`: {problem}")
+
+    if not isinstance(entry, dict):
+        raise SourceConfigError(f"{path}: source {label}: expected a mapping, got {type(entry).__name__}")
+    for key in entry:
+        if key not in FIELDS:
+            raise fail(str(key), f"unknown key (known: {', '.join(sorted(FIELDS))})")
+    name = entry.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise fail("name", f"must match [a-z0-9_-]+, got {name!r}")
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = entry.get(key) or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise fail(key, "must be a list of non-empty strings")
+        return tuple(v.strip() for v in value)
+
+    feeds, sitemaps = strings("feeds"), strings("sitemaps")
+    for key, urls in (("feeds", feeds), ("sitemaps", sitemaps)):
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise fail(key, f"not an absolute http(s) URL: {url!r}")
+    if not feeds and not sitemaps:
+        raise fail("feeds", "a source needs at least one feed or sitemap")
+    domains = tuple(d.lower() for d in strings("allowed_domains"))
+    for d in domains:
+        if not DOMAIN_RE.match(d):
+            raise fail("allowed_domains", f"not a bare host name (no scheme, port or path): {d!r}")
+    if not domains:  # default: the hosts of the configured URLs
+        domains = tuple(sorted({urlsplit(u).hostname.lower() for u in (*feeds, *sitemaps)}))
+    patterns = {}
+    for key in ("article_url_patterns", "deny_url_patterns"):
+        patterns[key] = strings(key)
+        for pattern in patterns[key]:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise fail(key, f"bad regular expression {pattern!r}: {e}") from e
+    language = entry.get("language")
+    if language is not None and not (isinstance(language, str) and LANGUAGE_RE.match(language)):
+        raise fail("language", f"expected a language code such as 'en', got {language!r}")
+    quiet = entry.get("quiet", False)
+    if not isinstance(quiet, bool):
+        raise fail("quiet", f"expected true or false, got {quiet!r}")
+    politeness = entry.get("politeness") or {}
+    if not isinstance(politeness, dict):
+        raise fail("politeness", "expected a mapping")
+    for key, value in politeness.items():
+        if key not in POLITENESS:
+            raise fail(f"politeness.{key}", f"unknown key (known: {', '.join(sorted(POLITENESS))})")
+        types = POLITENESS[key]
+        if (
+            not isinstance(value, types)
+            or (bool not in types and isinstance(value, bool))
+            or (not isinstance(value, bool) and value < 0)
+        ):
+            raise fail(f"politeness.{key}", f"expected a non-negative {types[0].__name__}, got {value!r}")
+    cleaning = entry.get("cleaning") or {}
+    if not isinstance(cleaning, dict):
+        raise fail("cleaning", "expected a mapping of lists of strings")
+    for key, value in cleaning.items():
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(f"cleaning.{key}", "expected a list of strings")
+    return Source(
+        name=name,
+        feeds=feeds,
+        sitemaps=sitemaps,
+        allowed_domains=domains,
+        article_url_patterns=patterns["article_url_patterns"],
+        deny_url_patterns=patterns["deny_url_patterns"],
+        language=language,
+        quiet=quiet,
+        politeness=dict(politeness),
+        cleaning={k: list(v) for k, v in cleaning.items()},
+    )

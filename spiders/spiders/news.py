@@ -1,0 +1,346 @@
+"""The one generic spider: discovers a source's articles for a date window and yields them.
+
+    scrapy crawl news -a source=NAME -a start=YYYY-MM-DD -a end=YYYY-MM-DD \\
+        [-a out=DIR|s3://bucket/prefix] [-a sources=FILE]
+
+Discovery reads robots.txt `Sitemap:` lines, the configured feeds and sitemaps (indexes followed
+recursively, children older than the window skipped). Capture, dedup and the window decision on the page's
+own date happen in the item pipelines; the spider only discovers, fetches and describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+
+from spiders import pages
+from spiders.dates import day_start, iso
+from spiders.discovery import Document, Entry, TooLarge, gunzip_bounded, parse_document, robots_sitemaps
+from spiders.items import PageItem
+from spiders.middlewares import Refused
+from spiders.sources import Source, get_source
+from spiders.urls import host_of, in_domains, is_blocked_address, strip_tracking
+
+HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+
+
+class NewsSpider(Spider):
+    name = "news"
+
+    def __init__(
+        self,
+        source: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        out: str | None = None,
+        sources: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # `start` is Spider.start(), the coroutine yielding the first requests: keep the argument apart.
+        super().__init__(**kwargs)
+        if not source or not start or not end:
+            raise ValueError("usage: scrapy crawl news -a source=NAME -a start=YYYY-MM-DD -a end=YYYY-MM-DD")
+        self.window_start, self.window_end = date.fromisoformat(start), date.fromisoformat(end)
+        if self.window_end <= self.window_start:
+            raise ValueError(f"empty window: end {end} must be after start {start}")
+        self.source: Source = get_source(source, sources)
+        self.allowed_domains = sorted({*self.source.allowed_domains, *self.source.configured_hosts})
+        self.out = out or str(Path("out") / self.source.name / self.window_start.isoformat())
+        self._from, self._to = day_start(self.window_start), day_start(self.window_end)
+        self._allow = [re.compile(p) for p in self.source.article_url_patterns]
+        self._deny = [re.compile(p) for p in self.source.deny_url_patterns]
+        self._seen_urls: set[str] = set()
+        self._seen_documents: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._configure(crawler)
+        return spider
+
+    def _configure(self, crawler: Crawler) -> None:
+        """Hand the window, the output folder and the source's politeness to the other components."""
+        s = crawler.settings
+        s.setdict(self.source.scrapy_settings(), priority="spider")
+        if not s.getbool("NEWS_POLITE"):
+            s.setdict(
+                {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "RANDOMIZE_DOWNLOAD_DELAY": False,
+                 "RETRY_BACKOFF_BASE": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 16},
+                priority="spider",
+            )  # fmt: skip
+        if self.out.startswith("s3://"):
+            local = s.get("NEWS_LOCAL_DIR") or tempfile.mkdtemp(prefix=f"news-{self.source.name}-")
+            s.set("NEWS_UPLOAD_URL", self.out, priority="spider")
+        else:
+            local = self.out
+        folder = Path(local)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in [*folder.glob("part-*.warc.gz"), folder / "index.jsonl.gz", folder / "summary.json"]:
+            stale.unlink(missing_ok=True)  # a re-run replaces the previous output
+        s.setdict(
+            {
+                "NEWS_OUT": self.out,
+                "NEWS_OUT_DIR": str(folder.resolve()),
+                "NEWS_SOURCE_NAME": self.source.name,
+                "NEWS_WINDOW_START": self.window_start.isoformat(),
+                "NEWS_WINDOW_END": self.window_end.isoformat(),
+                "NEWS_CONFIGURED_HOSTS": sorted(self.source.configured_hosts),
+                "NEWS_ALLOWED_DOMAINS": list(self.source.allowed_domains),
+            },
+            priority="spider",
+        )
+        self._max_depth = s.getint("NEWS_SITEMAP_MAX_DEPTH")
+        self._max_documents = s.getint("NEWS_MAX_DOCUMENTS")
+        self._maxsize = s.getint("DOWNLOAD_MAXSIZE")
+        self._index_skipped = s.getbool("NEWS_INDEX_OUT_OF_WINDOW")
+
+    # -- discovery documents -------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Request]:
+        origins = dict.fromkeys(
+            f"{p.scheme}://{p.netloc}" for p in map(urlsplit, (*self.source.feeds, *self.source.sitemaps))
+        )
+        for origin in origins:
+            yield Request(
+                f"{origin}/robots.txt",
+                callback=self.parse_robots,
+                errback=self.document_error,
+                meta={"dont_obey_robotstxt": True, "handle_httpstatus_all": True, "dont_retry": True},
+                priority=10,
+            )
+        for url in self.source.feeds:
+            if request := self._document_request(url, "feed", 0):
+                yield request
+        for url in self.source.sitemaps:
+            if request := self._document_request(url, "sitemap", 0):
+                yield request
+
+    def _document_request(self, url: str, origin: str, depth: int) -> Request | None:
+        key = strip_tracking(url)
+        if key in self._seen_documents:
+            if origin == "sitemap-child":
+                self.crawler.stats.inc_value("news/discovery_errors/sitemap_loop")
+            return None
+        if len(self._seen_documents) >= self._max_documents:
+            self.crawler.stats.inc_value("news/discovery_errors/too_many_documents")
+            return None
+        self._seen_documents.add(key)
+        return Request(
+            url,
+            callback=self.parse_document,
+            errback=self.document_error,
+            meta={"origin": origin, "depth_level": depth},
+            priority=5,  # documents before articles: discovery finishes early, memory stays flat
+        )
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        if response.status != 200 or not isinstance(response, TextResponse):
+            return
+        for url in robots_sitemaps(response.text, response.url):
+            if self._allowed_host(url) and (request := self._document_request(url, "robots", 0)):
+                yield request
+
+    def parse_document(self, response: Response) -> Iterator[Request | PageItem]:
+        stats = self.crawler.stats
+        stats.inc_value("news/documents")
+        body = response.body
+        if body[:2] == b"\x1f\x8b":  # a .xml.gz served as is (not as Content-Encoding)
+            try:
+                body = gunzip_bounded(body, self._maxsize)
+            except TooLarge:
+                stats.inc_value("news/discovery_errors/too_large")
+                return
+            except zlib.error:
+                stats.inc_value("news/discovery_errors/bad_gzip")
+                return
+        doc = parse_document(body, response.url)
+        if doc.error:
+            stats.inc_value(f"news/discovery_errors/{doc.error}")
+            if doc.kind is None:
+                self.logger.warning("unusable discovery document %s: %s", response.url, doc.error)
+                return
+        depth = response.meta.get("depth_level", 0)
+        if doc.kind == "sitemapindex":
+            yield from self._follow_index(doc, response.meta.get("origin", "sitemap"), depth)
+            return
+        for entry in doc.entries:
+            yield from self._consider(entry, self._discovered_by(doc, entry, response.meta.get("origin", "")))
+
+    def _follow_index(self, doc: Document, origin: str, depth: int) -> Iterator[Request]:
+        stats = self.crawler.stats
+        if depth + 1 > self._max_depth:
+            stats.inc_value("news/discovery_errors/sitemap_too_deep")
+            return
+        for entry in doc.entries:
+            if entry.date_hint is not None and entry.date_hint < self._from:
+                stats.inc_value("news/sitemaps_skipped_old")  # nothing in it changed since before the window
+                continue
+            if not self._allowed_host(entry.url):
+                stats.inc_value("news/discovery_errors/offsite_sitemap")
+                continue
+            child_origin = "robots-child" if origin in ("robots", "robots-child") else "sitemap-child"
+            if request := self._document_request(entry.url, child_origin, depth + 1):
+                yield request
+            elif child_origin == "robots-child":
+                stats.inc_value("news/discovery_errors/sitemap_loop")
+
+    @staticmethod
+    def _discovered_by(doc: Document, entry: Entry, origin: str) -> str:
+        if doc.kind in ("rss", "atom"):
+            return doc.kind
+        if entry.news:
+            return "news-sitemap"
+        return "robots-sitemap" if origin.startswith("robots") else "sitemap"
+
+    def document_error(self, failure: Failure) -> None:
+        reason = failure_reason(failure)
+        self.crawler.stats.inc_value(f"news/discovery_errors/{reason}")
+        self.logger.warning("discovery document %s failed: %s", failure.request.url, reason)
+
+    # -- articles ------------------------------------------------------------------------------------
+
+    def _consider(self, entry: Entry, discovered_by: str) -> Iterator[Request | PageItem]:
+        """Fetch an entry, or yield its reject: seen before, off-site, denied, or dated outside the window."""
+        stats = self.crawler.stats
+        key = strip_tracking(entry.url)
+        if key in self._seen_urls:
+            stats.inc_value("news/duplicates")
+            return
+        self._seen_urls.add(key)
+        stats.inc_value("news/discovered")
+        item = PageItem(
+            url=entry.url,
+            canonical_url=key,
+            discovered_by=discovered_by,
+            date_hint=iso(entry.date_hint),
+            date_hint_is_published=entry.date_hint_is_published,
+        )
+        if reason := self._url_reason(entry.url):
+            yield item.reject(reason)
+            return
+        hint = entry.date_hint
+        # A publication date outside the window settles it; a modification date only rules out the past.
+        if hint is not None and (hint < self._from or (entry.date_hint_is_published and hint >= self._to)):
+            if self._index_skipped:
+                yield item.reject("out_of_window")
+            else:
+                stats.inc_value("news/rejected/out_of_window")
+            return
+        stats.inc_value("news/in_window")
+        yield Request(
+            entry.url,
+            callback=self.parse_article,
+            errback=self.article_error,
+            meta={"item": item},
+        )
+
+    def _allowed_host(self, url: str) -> bool:
+        host = host_of(url)
+        return in_domains(host, self.allowed_domains) and (
+            host in self.source.configured_hosts or not is_blocked_address(host)
+        )
+
+    def _url_reason(self, url: str) -> str | None:
+        host = host_of(url)
+        if not in_domains(host, self.allowed_domains):
+            return "offsite"
+        if host not in self.source.configured_hosts and is_blocked_address(host):
+            return "blocked_address"
+        if any(p.search(url) for p in self._deny):
+            return "denied_pattern"
+        if self._allow and not any(p.search(url) for p in self._allow):
+            return "not_article_pattern"
+        return None
+
+    def parse_article(self, response: Response) -> Iterator[PageItem]:
+        self.crawler.stats.inc_value("news/fetched")
+        item: PageItem = response.meta["item"]
+        item.url, item.status = response.url, response.status
+        item.fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        item.canonical_url = strip_tracking(response.url)
+        body = response.body
+        item.content_hash = hashlib.sha256(body).hexdigest()
+        content_type = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+        if not body.strip():
+            yield item.reject("empty_body")
+            return
+        if content_type and content_type not in HTML_TYPES or not isinstance(response, TextResponse):
+            yield item.reject("not_html")
+            return
+        try:
+            selector = response.selector
+            published = pages.published_date(selector)
+            item.canonical_url = pages.canonical_url(selector, response.url)
+        except (ValueError, UnicodeError) as e:  # undecodable or unparsable: keep the raw page, no metadata
+            self.logger.info("cannot parse %s: %s", response.url, e)
+            published = None
+        item.published = iso(published)
+        item.body = body
+        item.protocol = response.protocol or "HTTP/1.1"
+        item.response_headers = _headers(response.headers)
+        item.request_method = response.request.method if response.request else "GET"
+        item.request_headers = _headers(response.request.headers) if response.request else []
+        yield item
+
+    def article_error(self, failure: Failure) -> Iterator[PageItem]:
+        item: PageItem = failure.request.meta["item"]
+        if isinstance(failure.value, HttpError):
+            item.status = failure.value.response.status
+            item.url = failure.value.response.url
+        item.fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        yield item.reject(failure_reason(failure))
+
+
+def _headers(headers: Any) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, values in headers.items() for v in values]
+
+
+def failure_reason(failure: Failure) -> str:
+    """A short, stable reason for a failed download."""
+    exc = failure.value
+    if isinstance(exc, Refused):
+        return exc.reason
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}"
+    if isinstance(exc, TimeoutError | TCPTimedOutError | DownloadTimeoutError):
+        return "timeout"
+    if isinstance(exc, DNSLookupError | CannotResolveHostError):
+        return "dns_error"
+    if isinstance(exc, ConnectionRefusedError | DownloadConnectionRefusedError):
+        return "connection_refused"
+    message = str(exc)
+    if (
+        isinstance(exc, CancelledError | DownloadCancelledError)
+        or "maxsize" in message.lower()
+        or "DOWNLOAD_MAXSIZE" in message
+    ):
+        return "too_large"
+    if isinstance(exc, IgnoreRequest):
+        if "robots.txt" in message:
+            return "robots_disallowed"
+        if "offsite" in message.lower():
+            return "offsite_redirect"
+        return "ignored"
+    return type(exc).__name__.lower()
