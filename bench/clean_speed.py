@@ -1,0 +1,117 @@
+"""Speed benchmark: `cleaners.clean_html` vs bare `trafilatura.extract(html)` on the same pages, same run.
+
+Prints (1) per-page median times and the ratio of total times, ours/bare (each page runs both,
+alternating which goes first); (2) `clean_batch` wall time with 1 and 2 worker processes;
+(3) peak RSS of `clean_batch` streaming N and 4N documents in fresh subprocesses (must not grow
+with N). Usage: python bench/clean_speed.py [--data /work/shared/data] [--pages 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def page_paths(data: Path, n: int) -> list[Path]:
+    aeb = sorted((data / "aeb/html").glob("*.html.gz"))
+    meta = json.loads((data / "wcxb-dev/metadata.json").read_text())["files"]
+    wcxb = [
+        data / f"wcxb-dev/dev/html/{k}.html.gz"
+        for k, m in sorted(meta.items())
+        if m.get("split") == "dev" and m.get("page_type") == "article"
+    ]
+    paths = [p for p in aeb + wcxb if p.exists()]
+    return paths[:n]
+
+
+def docs(paths: list[Path], n: int) -> Iterator[tuple[bytes, str]]:
+    """n documents cycling over `paths`, read lazily (the stream is never materialised)."""
+    for i in range(n):
+        p = paths[i % len(paths)]
+        yield gzip.decompress(p.read_bytes()), f"https://example.org/{i}"
+
+
+def per_page(pages: list[bytes]) -> tuple[list[float], list[float]]:
+    import trafilatura
+
+    import cleaners
+
+    bare, ours = [], []
+    for i, html in enumerate(pages):
+        order = (0, 1) if i % 2 else (1, 0)
+        for which in order:
+            t0 = time.perf_counter()
+            if which == 0:
+                trafilatura.extract(html)
+                bare.append(time.perf_counter() - t0)
+            else:
+                cleaners.clean_html(html)
+                ours.append(time.perf_counter() - t0)
+    return bare, ours
+
+
+def batch_time(paths: list[Path], n: int, workers: int) -> float:
+    import cleaners
+
+    t0 = time.perf_counter()
+    for _ in cleaners.clean_batch(docs(paths, n), workers=workers):
+        pass
+    return time.perf_counter() - t0
+
+
+def child_rss(data: Path, pages: int, n: int) -> int:
+    """Peak RSS (KiB) of a fresh process streaming n documents through clean_batch."""
+    here, root = str(Path(__file__).parent), str(data)
+    code = (
+        f"import sys, resource; sys.path.insert(0, {here!r}); import clean_speed as s; "
+        f"from pathlib import Path; import cleaners; paths = s.page_paths(Path({root!r}), {pages}); "
+        f"[None for _ in cleaners.clean_batch(s.docs(paths, {n}))]; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="/work/shared/data", type=Path)
+    ap.add_argument("--pages", type=int, default=200)
+    ap.add_argument("--mem-docs", type=int, default=200, help="N for the memory check (N and 4N docs)")
+    args = ap.parse_args(argv)
+
+    paths = page_paths(args.data, args.pages)
+    pages = [gzip.decompress(p.read_bytes()) for p in paths]
+    per_page(pages[:10])  # warm-up: imports, caches
+    bare, ours = per_page(pages)
+    mb, mo = statistics.median(bare), statistics.median(ours)
+    print(f"pages: {len(pages)}")
+    print(f"per page median: bare {mb * 1000:.1f} ms, ours {mo * 1000:.1f} ms, ratio {mo / mb:.2f}")
+    print(f"total: bare {sum(bare):.1f} s, ours {sum(ours):.1f} s, ratio {sum(ours) / sum(bare):.2f} (target <= 1.15)")
+
+    t1 = batch_time(paths, len(paths), 1)
+    t2 = batch_time(paths, len(paths), 2)
+    print(
+        f"clean_batch {len(paths)} docs: 1 worker {t1:.1f} s, 2 workers {t2:.1f} s, speed-up {t1 / t2:.2f}x "
+        f"(target >= 1.7)"
+    )
+
+    n = args.mem_docs
+    r1, r4 = child_rss(args.data, args.pages, n), child_rss(args.data, args.pages, 4 * n)
+    print(
+        f"clean_batch peak RSS: {n} docs {r1 / 1024:.0f} MiB, {4 * n} docs {r4 / 1024:.0f} MiB "
+        f"(growth {100 * (r4 - r1) / r1:+.0f}%)"
+    )
+    print(f"this process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Result types shared by every layer: Article, Removal and the text fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CLEANER_VERSION = "0.1.0"
+LAYERS = ("structure", "text", "repeat")
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+@dataclass
+class Removal:
+    """One thing a layer removed: its text, the rule that fired and the layer."""
+
+    text: str
+    rule: str
+    layer: str  # "structure" | "text" | "repeat" (safeguard entries carry the layer they protected)
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class Article:
+    url: str | None = None
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: str | None = None
+    language: str | None = None
+    site_name: str | None = None
+    canonical_url: str | None = None
+    text: str = ""
+    removed: list[Removal] = field(default_factory=list)
+    fingerprint: str = ""
+    cleaner_version: str = CLEANER_VERSION
+    error: str | None = None
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for p in self.text.split("\n\n") if p.strip()]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["removed"] = [r.to_dict() for r in self.removed]
+        return d
+
+
+def normalise(text: str) -> str:
+    """Case-, accent-form- and punctuation-insensitive form used for hashing and comparisons."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def fingerprint(text: str) -> str:
+    """Stable hex hash of the normalised text (same words in the same order -> same hash)."""
+    return hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def clip(text: str, limit: int = 2000) -> str:
+    """Removal texts are for humans and audits: keep them bounded."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,264 @@
+"""clean_html: decode -> parse -> structure layer -> trafilatura -> text layer -> repeats -> safeguard."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+
+from .appeals import strip_paragraphs
+from .article import Article, Removal, clip, fingerprint, normalise
+from .decode import MAX_BYTES, DecodeError, decode_html
+from .repeats import BoilerplateState, split_repeats
+from .structure import prune
+from .tidy import tidy
+
+LOG = logging.getLogger(__name__)
+FALLBACK_MAX_CHARS = 20000  # results shorter than this...
+FALLBACK_PAGE_SHARE = 0.5  # ...covering less than this share of the page text get a recall-mode retry
+FALLBACK_GAIN = 1.3  # the retry is kept when it is this much longer
+MIN_TEXT = 40  # fewer extracted characters than this is a menu or a stub, not an article
+MAX_REMOVED_SHARE = 0.7  # safeguard: text+repeat layers may remove at most this share of the article
+
+# trafilatura settings, chosen on the benchmarks (see bench/README.md)
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "include_comments": False,
+    "include_tables": True,
+    "with_metadata": True,
+}
+
+
+@dataclass
+class Draft:
+    """An article after layers 1-2, before the cross-article layer and the safeguard."""
+
+    article: Article
+    paragraphs: list[str] = field(default_factory=list)  # extracted, before layer 2
+    kept: list[str] = field(default_factory=list)  # after layer 2
+
+    @property
+    def error(self) -> str | None:
+        return self.article.error
+
+
+@lru_cache(maxsize=256)
+def _source_rules(name: str) -> Mapping[str, Any]:
+    try:
+        from spiders.sources import get_source  # written concurrently; may not exist yet
+    except ImportError:
+        LOG.warning("spiders.sources not available: no per-source rules for %r", name)
+        return {}
+    try:
+        return dict(getattr(get_source(name), "cleaning", None) or {})
+    except Exception as err:  # noqa: BLE001 - an unknown source must not stop cleaning
+        LOG.warning("no cleaning rules for source %r: %s", name, err)
+        return {}
+
+
+def resolve_rules(source: str | Mapping | None) -> Mapping[str, Any]:
+    if source is None:
+        return {}
+    if isinstance(source, Mapping):
+        return source
+    if isinstance(source, str):
+        return _source_rules(source)
+    return dict(getattr(source, "cleaning", None) or {})  # a Source object
+
+
+_LANG = re.compile(r"^[A-Za-z]{2,3}")
+_TAG = re.compile(r"<(?:p|div|article|section|main|span|h[1-6]|ul|ol|table|blockquote)\b", re.IGNORECASE)
+
+
+def _metadata(doc: Any, tree: HtmlElement, url: str | None) -> dict[str, Any]:
+    lang = tree.get("lang") or tree.get("xml:lang") or ""
+    m = _LANG.match(lang.strip())
+    canon = tree.xpath("//head/link[@rel='canonical']/@href")
+    authors = [a.strip() for a in re.split(r";|\band\b", getattr(doc, "author", None) or "") if a.strip()]
+    return {
+        "url": url,
+        "title": getattr(doc, "title", None),
+        "authors": authors,
+        "published_at": getattr(doc, "date", None),
+        "language": m.group(0).lower() if m else getattr(doc, "language", None),
+        "site_name": getattr(doc, "sitename", None),
+        "canonical_url": canon[0].strip() if canon else None,
+    }
+
+
+_TITLE_SEP = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
+
+
+def _headlines(tree: HtmlElement, title: str | None) -> set[str]:
+    """Normalised forms the page's headline takes: metadata title, <title> parts, og:title, <h1>."""
+    cands = [title or ""]
+    cands += tree.xpath("//head/title/text()") + tree.xpath("//head/meta[@property='og:title']/@content")
+    cands += [" ".join(h.text_content().split()) for h in tree.xpath("//h1")[:3]]
+    out = set()
+    for c in cands:
+        out.add(normalise(c))
+        out.update(normalise(part) for part in _TITLE_SEP.split(c) if len(part) >= 15)
+    out.discard("")
+    return out
+
+
+def _text_len(doc: Any) -> int:
+    return len((getattr(doc, "text", None) or "").strip())
+
+
+def _date_params() -> dict[str, Any]:
+    # the non-extensive date search skips free-text date parsing, the slowest part of metadata
+    return {"original_date": True, "extensive_search": False, "max_date": date.today().isoformat()}
+
+
+def _recall_fallback(doc: Any, tree: HtmlElement, url: str | None, page_len: int) -> Any:
+    """Under-extraction guard: when the result covers little of the page, retry in recall mode.
+
+    `page_len` is the visible text length of the page (computed by the structure layer anyway).
+    """
+    n = _text_len(doc)
+    if n >= FALLBACK_MAX_CHARS or (n >= MIN_TEXT and n >= FALLBACK_PAGE_SHARE * page_len):
+        return doc
+    # fast: no external-extractor comparison (measured: same quality, half the cost); metadata
+    # only when the first pass produced none
+    options = {**TRAFILATURA_OPTIONS, "with_metadata": doc is None}
+    retry = trafilatura.bare_extraction(
+        tree, url=url, favor_recall=True, fast=True, date_extraction_params=_date_params(), **options
+    )
+    if _text_len(retry) <= FALLBACK_GAIN * max(n, 1):
+        return doc
+    if doc is not None:  # keep the first pass's metadata, take the retry's text
+        doc.text = retry.text
+        return doc
+    return retry
+
+
+def extract_paragraphs(
+    html: str | bytes, url: str | None = None, source: str | Mapping | None = None, encoding: str | None = None
+) -> Draft:
+    """Layers 1 and 2 on one document; never raises, errors go to `article.error`."""
+    art = Article(url=url)
+    try:
+        return _extract(html, url, source, encoding, art)
+    except DecodeError as err:
+        art.error = str(err)
+    except RecursionError:
+        art.error = "too deeply nested"
+    except MemoryError:
+        art.error = "too large"
+    except Exception as err:  # noqa: BLE001 - one bad page must not stop a batch
+        LOG.exception("cleaning failed for %s", url)
+        art.error = f"extraction failed: {type(err).__name__}: {err}"[:200]
+    return Draft(art)
+
+
+def _extract(html: str | bytes, url: str | None, source: Any, encoding: str | None, art: Article) -> Draft:
+    if html is None or (isinstance(html, (bytes, str)) and not html.strip()):
+        art.error = "empty document"
+        return Draft(art)
+    if isinstance(html, bytes):
+        html = decode_html(html, encoding)
+    elif not isinstance(html, str):
+        art.error = f"not html: unsupported input type {type(html).__name__}"
+        return Draft(art)
+    if len(html) > MAX_BYTES:
+        art.error = f"too large: {len(html)} characters > {MAX_BYTES}"
+        return Draft(art)
+    if not html.strip():
+        art.error = "empty document"
+        return Draft(art)
+    if "<" not in html[:10000] or "\x00" in html[:4096]:
+        art.error = "not html"
+        return Draft(art)
+    tree = load_html(html)
+    if tree is None and _TAG.search(html):
+        # a bare fragment ("<div>…</div>"): trafilatura wants a whole document
+        tree = load_html(f"<html><body>{html}</body></html>")
+    if tree is None:
+        art.error = "not html"
+        return Draft(art)
+    pruned = prune(tree, resolve_rules(source))
+    removed = pruned.removed
+    doc = trafilatura.bare_extraction(tree, url=url, date_extraction_params=_date_params(), **TRAFILATURA_OPTIONS)
+    doc = _recall_fallback(doc, tree, url, pruned.page_len)
+    if doc is None or len((getattr(doc, "text", None) or "").strip()) < MIN_TEXT:
+        meta = _metadata(doc, tree, url)
+        art = Article(**meta, removed=removed, error="no article found")
+        return Draft(art)
+    art = Article(**_metadata(doc, tree, url), removed=removed)
+    paragraphs = [" ".join(line.split()) for line in doc.text.split("\n")]
+    paragraphs = [p for p in paragraphs if p]
+    paragraphs, tidied = tidy(paragraphs)
+    art.removed.extend(tidied)
+    heads = _headlines(tree, art.title)
+    for i in range(min(2, len(paragraphs) - 1)):
+        p = paragraphs[i]
+        if normalise(p) in heads or (len(p) < 200 and normalise(_TITLE_SEP.split(p)[0]) in heads):
+            # the headline is metadata (Article.title), not body text
+            art.removed.append(Removal(clip(paragraphs.pop(i)), "structure:headline", "structure"))
+            break
+    kept, text_removed = strip_paragraphs(paragraphs)
+    art.removed.extend(text_removed)
+    return Draft(art, paragraphs, kept)
+
+
+def safeguard(
+    original: list[str], kept: list[str], removals: list[Removal], max_share: float = MAX_REMOVED_SHARE
+) -> tuple[list[str], list[Removal]]:
+    """Undo text/repeat removals that would take more than `max_share` of the characters."""
+    total = sum(len(p) for p in original)
+    lost = total - sum(len(p) for p in kept)
+    if total == 0 or lost <= max_share * total:
+        return kept, removals
+    layers = [r.layer for r in removals if r.layer in ("text", "repeat")]
+    layer = max(set(layers), key=layers.count) if layers else "text"
+    rules = sorted({r.rule for r in removals if r.layer in ("text", "repeat")})
+    note = (
+        f"kept: would have removed {lost}/{total} characters ({lost / total:.0%} > {max_share:.0%}) "
+        f"by {', '.join(rules)}: " + " | ".join(r.text for r in removals if r.layer in ("text", "repeat"))
+    )
+    others = [r for r in removals if r.layer not in ("text", "repeat")]
+    return list(original), [*others, Removal(clip(note), "safeguard", layer)]
+
+
+def finish(draft: Draft, state: BoilerplateState | None = None) -> Article:
+    """Layer 3 (if a state is given), the safeguard, then text and fingerprint."""
+    art = draft.article
+    if art.error is not None:
+        return art
+    kept = draft.kept
+    removals = list(art.removed)
+    if state is not None:
+        kept, rep = split_repeats(kept, state)
+        removals.extend(rep)
+    kept, removals = safeguard(draft.paragraphs, kept, removals)
+    art.removed = removals
+    art.text = "\n\n".join(kept)
+    art.fingerprint = fingerprint(art.text)
+    if not art.text:
+        art.error = "no article found"
+    return art
+
+
+def clean_html(
+    html: str | bytes,
+    url: str | None = None,
+    source: str | Mapping | None = None,
+    *,
+    state: BoilerplateState | None = None,
+    encoding: str | None = None,
+) -> Article:
+    """Extract and clean one article. Never raises: problems are reported in `Article.error`.
+
+    `source`: a source name (rules from the sources YAML), a mapping of cleaning rules
+    (`prune_xpath`, `prune_css`) or None. `state`: cross-article boilerplate learned earlier
+    (applied, not updated). `encoding`: charset from HTTP headers for bytes input.
+    """
+    return finish(extract_paragraphs(html, url=url, source=source, encoding=encoding), state)

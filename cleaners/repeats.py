@@ -1,0 +1,176 @@
+"""Layer 3: paragraphs that repeat across many articles of one source are boilerplate.
+
+`BoilerplateState` counts, per source, in how many articles each paragraph fingerprint was
+seen. It is bounded (at most `max_entries` fingerprints: when full, the rarest and oldest are
+evicted first), serialisable to JSON for S3, and can be applied to a single later article.
+
+`clean_batch` streams: it keeps a bounded look-ahead window of already-extracted articles.
+Each incoming article updates the counts first; an article is emitted once `window` newer
+articles have been counted (or at the end), so early articles of a batch are also cleaned of
+paragraphs that only turn out to repeat a little later. Memory is O(window + max_entries),
+independent of the number of documents; order is preserved.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .article import Article, Removal, clip, fingerprint, normalise
+
+if TYPE_CHECKING:
+    from .extract import Draft
+
+MIN_CHARS = 20  # shorter paragraphs ("Advertisement") are too generic to fingerprint
+STATE_VERSION = 2
+MAX_SEEN_DOCS = 20_000  # documents remembered, so re-cleaning a partition does not count it twice
+
+
+@dataclass
+class BoilerplateState:
+    source: str | None = None
+    min_count: int = 3  # seen in at least this many articles...
+    min_share: float = 0.02  # ...and in at least this share of the articles seen
+    max_entries: int = 50_000
+    docs: int = 0
+    counts: dict[str, list[int]] = field(default_factory=dict)  # fp -> [count, last doc index]
+    seen: dict[str, None] = field(default_factory=dict)  # fingerprints of documents counted, oldest first
+
+    @staticmethod
+    def key(paragraph: str) -> str | None:
+        norm = normalise(paragraph)
+        return fingerprint(paragraph)[:16] if len(norm) >= MIN_CHARS else None
+
+    def update(self, paragraphs: Iterable[str]) -> None:
+        """Count one article's paragraphs (each distinct paragraph once).
+
+        A document already counted (same content: a re-clean, a backfill overlapping an earlier run, the
+        same article under two URLs) is not counted again, or its own paragraphs would become "repeats".
+        """
+        paragraphs = list(paragraphs)
+        doc = fingerprint("\n".join(paragraphs))[:16]
+        if doc in self.seen:
+            return
+        self.seen[doc] = None
+        if len(self.seen) > MAX_SEEN_DOCS:
+            del self.seen[next(iter(self.seen))]
+        self.docs += 1
+        for k in {self.key(p) for p in paragraphs} - {None}:
+            entry = self.counts.get(k)
+            if entry is None:
+                self.counts[k] = [1, self.docs]
+            else:
+                entry[0] += 1
+                entry[1] = self.docs
+        if len(self.counts) > self.max_entries:
+            self._evict()
+
+    def _evict(self) -> None:
+        keep = int(self.max_entries * 0.75)
+        ranked = sorted(self.counts.items(), key=lambda kv: (kv[1][0], kv[1][1]), reverse=True)
+        self.counts = dict(ranked[:keep])
+
+    def is_boilerplate(self, paragraph: str) -> bool:
+        k = self.key(paragraph)
+        if k is None or k not in self.counts:
+            return False
+        count = self.counts[k][0]
+        return count >= self.min_count and count >= self.min_share * self.docs
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "version": STATE_VERSION,
+                "source": self.source,
+                "min_count": self.min_count,
+                "min_share": self.min_share,
+                "max_entries": self.max_entries,
+                "docs": self.docs,
+                "counts": self.counts,
+                "seen": list(self.seen),
+            },
+            separators=(",", ":"),
+        ).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> BoilerplateState:
+        d = json.loads(data)
+        if d.get("version") not in (1, STATE_VERSION):  # version 1 had no memory of documents
+            raise ValueError(f"unsupported BoilerplateState version: {d.get('version')}")
+        return cls(
+            source=d.get("source"),
+            min_count=int(d["min_count"]),
+            min_share=float(d["min_share"]),
+            max_entries=int(d["max_entries"]),
+            docs=int(d["docs"]),
+            counts={k: [int(v[0]), int(v[1])] for k, v in d["counts"].items()},
+            seen=dict.fromkeys(d.get("seen", [])),
+        )
+
+
+def split_repeats(paragraphs: list[str], state: BoilerplateState) -> tuple[list[str], list[Removal]]:
+    kept, removed = [], []
+    for p in paragraphs:
+        if state.is_boilerplate(p):
+            removed.append(Removal(clip(p), "repeat:cross-article", "repeat"))
+        else:
+            kept.append(p)
+    return kept, removed
+
+
+def _extract_job(job: tuple[str | bytes, str | None, str | Mapping | None]) -> Draft:
+    from .extract import extract_paragraphs
+
+    html, url, source = job
+    return extract_paragraphs(html, url=url, source=source)
+
+
+def _drafts(
+    docs: Iterable[tuple[str | bytes, str | None]], source: str | Mapping | None, workers: int
+) -> Iterator[Draft]:
+    """Layers 1-2 for each document, in input order; with workers > 1 in a process pool with a
+    bounded number of documents in flight (the input is never read ahead further than that)."""
+    if workers <= 1:
+        for html, url in docs:
+            yield _extract_job((html, url, source))
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    in_flight: deque = deque()
+    with ProcessPoolExecutor(workers) as pool:
+        for html, url in docs:
+            in_flight.append(pool.submit(_extract_job, (html, url, source)))
+            if len(in_flight) >= 4 * workers:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+
+def clean_batch(
+    docs: Iterable[tuple[str | bytes, str | None]],
+    source: str | Mapping | None = None,
+    state: BoilerplateState | None = None,
+    window: int = 32,
+    workers: int = 1,
+) -> Iterator[Article]:
+    """Clean a stream of (html, url) pairs, learning and applying cross-article repeats.
+
+    `state` (e.g. loaded from S3) is updated in place, so the caller can persist it afterwards.
+    `workers` > 1 runs extraction (layers 1-2) in that many processes; layer 3 stays here.
+    """
+    from .extract import finish
+
+    if state is None:
+        state = BoilerplateState(source=source if isinstance(source, str) else None)
+    pending: deque = deque()
+    for draft in _drafts(docs, source, workers):
+        if draft.error is None:
+            state.update(draft.paragraphs)
+        pending.append(draft)
+        if len(pending) > window:
+            yield finish(pending.popleft(), state)
+    while pending:
+        yield finish(pending.popleft(), state)

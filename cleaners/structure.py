@@ -1,0 +1,274 @@
+"""Layer 1: remove appeal containers from the parsed page before trafilatura sees it.
+
+Signals are generic: class/id/role/aria/data tokens (matched as whole tokens after splitting
+on punctuation and camelCase, never as substrings), a heading followed by a call-to-action
+button, e-mail sign-up forms, and the per-source XPath/CSS rules. Every candidate is guarded:
+it must hold a small share of the page's text, may not contain the page's <h1>/<article>/
+articleBody, and long candidates must also read like an appeal to the text detector (a
+"paywall" or "subscriber-content" wrapper around the article body is not an appeal).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from .appeals import WEAK, is_appeal, score
+from .article import Removal, clip
+
+# A short container with one of these tokens is an appeal whatever its text says.
+STRONG_TOKENS = frozenset(
+    """donate donation donations donor donors membership paywall paygate regwall subscribe
+    subscription subscriptions newsletter newsletters signup support-us supportus become-member
+    fundraising fundraiser spenden spende abonnement abonnieren""".split()
+)
+# Generic tokens: the container's text must also carry an appeal signal.
+WEAK_TOKENS = frozenset(
+    "contribute contribution contributions subscriber join-us promo cta modal reminder appeal abo".split()
+)
+APPEAL_TOKENS = STRONG_TOKENS | WEAK_TOKENS
+_ATTRS = ("class", "id", "role", "aria-label", "aria-labelledby", "data-component", "data-testid", "data-module")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SPLIT = re.compile(r"[^a-z0-9]+")
+_PROTECTED_TAGS = frozenset({"html", "body", "main", "article", "head"})
+_CTA_TAGS = ("button", "a", "input")
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+MAX_SHARE = 0.35  # a structural candidate may hold at most this share of the page text
+SHORT = 400  # below this many characters a token match alone is enough
+
+
+@lru_cache(maxsize=4096)
+def tokens(value: str) -> frozenset[str]:
+    parts = [p for p in _SPLIT.split(_CAMEL.sub(" ", value).lower()) if p]
+    pairs = {f"{a}-{b}" for a, b in zip(parts, parts[1:], strict=False)}
+    if "sign-up" in pairs:
+        pairs.add("signup")
+    return frozenset(parts) | pairs
+
+
+def _matching_token(el: HtmlElement) -> str | None:
+    for attr in _ATTRS:
+        value = el.get(attr)
+        if value:
+            hit = tokens(value) & APPEAL_TOKENS
+            if hit:
+                return f"{attr}={sorted(hit, key=lambda t: (t not in STRONG_TOKENS, t))[0]}"
+    return None
+
+
+_VISIBLE_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::template)]")
+
+
+_HIDDEN_TAGS = ("script", "style", "template")
+_NORM_LEN = etree.XPath("string-length(normalize-space(.))")
+_ATTR_VALUES = etree.XPath(" | ".join(f".//@{a}" for a in _ATTRS))
+# substring prefilter for attribute values; the token match decides
+_ATTR_HINT = re.compile(
+    r"donat|donor|member|paywall|paygate|regwall|subscri|newsletter|sign|support|fundrais|spende|abo|contribut"
+    r"|join|promo|cta|modal|remind|appeal",
+    re.IGNORECASE,
+)
+
+
+def _has_hidden(el: HtmlElement) -> bool:
+    return any(True for _ in el.iter(*_HIDDEN_TAGS))
+
+
+def _text(el: HtmlElement) -> str:
+    """Readable text (no script/style), whitespace-normalised."""
+    if not _has_hidden(el):
+        return " ".join(el.text_content().split())
+    return " ".join(" ".join(_VISIBLE_TEXT(el)).split())
+
+
+def _text_len(el: HtmlElement) -> int:
+    """len(_text(el)), computed mostly in C (the page body is large)."""
+    n = int(_NORM_LEN(el))
+    for h in el.iter(*_HIDDEN_TAGS):
+        n -= len(" ".join(h.text_content().split()))
+    return max(n, 0)
+
+
+def _protected(el: HtmlElement) -> bool:
+    if el.tag in _PROTECTED_TAGS:
+        return True
+    if el.get("itemprop") == "articleBody":
+        return True
+    return bool(el.xpath(".//h1|.//article|.//*[@itemprop='articleBody']"))
+
+
+def _appeal_share(text: str) -> float:
+    """Share of the text (by characters) in sentences where the text detector sees appeal signals."""
+    chunks = [c for c in re.split(r"(?<=[.!?])\s+", text) if c]
+    total = sum(len(c) for c in chunks) or 1
+    return sum(len(c) for c in chunks if score(c).score >= WEAK) / total
+
+
+def _reads_like_appeal(text: str, strong: bool) -> bool:
+    if strong and len(text) < SHORT:
+        return True
+    # generic token or long container: the text detector must agree on a good part of it, so
+    # a "newsletter"/"paywall" wrapper around real content is kept
+    return len(text) < 3000 and _appeal_share(text) >= 0.3
+
+
+# cheap prefilter for button/link labels: every call-to-action label contains one of these roots
+_BUTTON_HINT = re.compile(
+    r"subscri|donat|sign|join|support|member|newsletter|give|contribut|chip|spend|abonn|unterst|soutien|soutenez"
+    r"|\bdon\b|inscri|suscr|apoy|hazte|únete|dona\b|подпис|поддерж|пожертв|станьте",
+    re.IGNORECASE,
+)
+
+
+def _cta_text(el: HtmlElement) -> bool:
+    label = el.get("value") if el.tag == "input" else el.text_content()
+    label = " ".join((label or el.get("aria-label") or "").split())
+    if not (0 < len(label) <= 40) or not _BUTTON_HINT.search(label):
+        return False
+    return is_appeal(label) == "appeal:button"
+
+
+class Pruner:
+    """Collects removals for one page; `page_len` is the text length of the whole body."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        body = tree.find(".//body")
+        self.root = body if body is not None else tree
+        self.page_len = max(1, _text_len(self.root))
+        self.removed: list[Removal] = []
+        self.dropped: set[HtmlElement] = set()
+
+    def _gone(self, el: HtmlElement) -> bool:
+        """Already removed, itself or with an ancestor."""
+        return el in self.dropped or any(a in self.dropped for a in el.iterancestors())
+
+    def _drop(self, el: HtmlElement, rule: str, text: str | None = None) -> None:
+        text = _text(el) if text is None else text
+        self.dropped.add(el)
+        if text:
+            self.removed.append(Removal(clip(text), rule, "structure"))
+        parent = el.getparent()
+        if parent is None:
+            return
+        # keep the tail text: it belongs to the parent, not to the removed element
+        if el.tail and el.tail.strip():
+            prev = el.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + el.tail
+            else:
+                parent.text = (parent.text or "") + el.tail
+        parent.remove(el)
+
+    def _guarded(self, el: HtmlElement) -> str | None:
+        """Text of the candidate if it may be removed, else None."""
+        if _protected(el):
+            return None
+        text = _text(el)
+        if len(text) > MAX_SHARE * self.page_len and len(text) > SHORT:
+            return None
+        return text
+
+    def by_tokens(self) -> None:
+        candidates: dict[HtmlElement, None] = {}  # document order, each element once
+        for value in _ATTR_VALUES(self.root):
+            if _ATTR_HINT.search(value):
+                candidates[value.getparent()] = None
+        for el in candidates:
+            if not isinstance(el, HtmlElement) or el.getparent() is None or self._gone(el):
+                continue
+            hit = _matching_token(el)
+            if hit is None:
+                continue
+            text = self._guarded(el)
+            strong = hit.split("=", 1)[1] in STRONG_TOKENS
+            if text is None or not _reads_like_appeal(text, strong):
+                continue
+            self._drop(el, f"structure:token:{hit}", text)
+
+    def by_heading_cta(self) -> None:
+        for btn in list(self.root.iter(*_CTA_TAGS)):
+            if btn.getparent() is None or not _cta_text(btn) or self._gone(btn):
+                continue
+            container = btn.getparent()
+            for _ in range(4):
+                if container is None or container.tag in _PROTECTED_TAGS:
+                    break
+                has_heading = any(e.tag in _HEADINGS for e in container.iter(*_HEADINGS))
+                if has_heading:
+                    text = self._guarded(container)
+                    # a small box around a heading and a call-to-action button is an appeal by shape
+                    if text is not None and (len(text) < 300 or (len(text) < 800 and _appeal_share(text) >= 0.3)):
+                        self._drop(container, "structure:heading+cta", text)
+                    break
+                container = container.getparent()
+
+    def by_email_form(self) -> None:
+        for inp in list(self.root.xpath(".//input[@type='email']")):
+            form = next((a for a in inp.iterancestors() if a.tag == "form"), None)
+            target = form if form is not None else inp.getparent()
+            if target is None or target.getparent() is None or self._gone(target):
+                continue
+            # take the form's wrapper too when it only adds a heading/blurb
+            wrapper = target.getparent()
+            if wrapper is not None and wrapper.tag not in _PROTECTED_TAGS and len(_text(wrapper)) < 600:
+                target = wrapper
+            text = self._guarded(target)
+            if text is not None and len(text) < 1200:
+                self._drop(target, "structure:email-form", text)
+
+    def by_rules(self, rules: Mapping[str, Iterable[str]]) -> None:
+        """Per-source rules are trusted configuration: no share guard, but still recorded."""
+        for expr in _as_list(rules.get("prune_xpath")):
+            self._apply(expr, expr, "xpath")
+        css = _as_list(rules.get("prune_css"))
+        if css:
+            from cssselect import GenericTranslator
+            from cssselect.parser import SelectorError
+
+            for sel in css:
+                try:
+                    xpath = GenericTranslator().css_to_xpath(sel, prefix="descendant-or-self::")
+                except SelectorError:
+                    self.removed.append(Removal("", f"source:css:invalid:{sel}", "structure"))
+                    continue
+                self._apply(xpath, sel, "css")
+
+    def _apply(self, xpath: str, label: str, kind: str) -> None:
+        try:
+            found = self.root.getroottree().getroot().xpath(xpath)
+        except (etree.XPathError, ValueError):
+            self.removed.append(Removal("", f"source:{kind}:invalid:{label}", "structure"))
+            return
+        for el in found:
+            if (
+                isinstance(el, HtmlElement)
+                and el.getparent() is not None
+                and el.tag not in ("html", "body")
+                and not self._gone(el)
+            ):
+                self._drop(el, f"source:{kind}:{label}")
+
+
+def _as_list(value: object) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]  # type: ignore[attr-defined]
+
+
+def prune(tree: HtmlElement, rules: Mapping[str, Iterable[str]] | None = None) -> Pruner:
+    """Remove appeal containers from `tree` in place; `.removed` lists them, `.page_len` is the
+    page's text length before removal."""
+    p = Pruner(tree)
+    if rules:
+        p.by_rules(rules)
+    p.by_tokens()
+    p.by_heading_cta()
+    p.by_email_form()
+    return p

@@ -1,0 +1,64 @@
+"""Non-appeal leftovers of extraction: page-interface lines.
+
+Generic interface strings ("Read more: …", "Share this article", "Tags", "You may also like") that
+the extractor kept as paragraphs. Recorded as structure-layer removals. (In-page duplicate removal
+was measured too and cost recall on WCXB, so it is not done.)
+"""
+
+from __future__ import annotations
+
+import re
+
+from .article import Removal, clip
+
+# whole line is an interface element, or starts with a teaser prefix
+UI_LINE = re.compile(
+    r"^(?:tags?|share|share this(?: article| story| post)?|comments?|advertisement|advertising|anzeige|publicité"
+    r"|publicidad|реклама|related(?: articles| stories| posts)?|you may also like|you might also like"
+    r"|more from [\w ]{1,30}|don'?t miss|most read|most popular|trending now|top stories|recommended"
+    r"|print(?: article)?|order reprints|skip to (?:main )?content|back to top|continue reading|read more"
+    r"|weiterlesen|mehr zum thema|lire aussi|à lire aussi|leer más|lee también|читайте также)[\s:.!…]*$",
+    re.IGNORECASE,
+)
+TEASER = re.compile(
+    r"^(?:read more|see more|also read|read also|also on [\w.]+|related|more|recommended|watch|listen"
+    r"|lire aussi|à lire aussi|lee también|leer más|mehr dazu|lesen sie auch|читайте также)\s*[:|»>–-]\s*\S",
+    re.IGNORECASE,
+)
+SHARE_ASK = re.compile(r"^(?:like this (?:story|article)\?|share (?:this|it) with)", re.IGNORECASE)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# short lines that repeat metadata (date, byline, reading time, credits) or page furniture
+META_LINE = re.compile(
+    r"^(?:(?:last )?(?:updated|published|posted|modified)(?: on)?:?\s*(?:on\s+)?[\w ,.:/-]{0,40}"
+    rf"|(?:\w+,? )?(?:{_MONTH} \d{{1,2}},? \d{{4}}|\d{{1,2}}\.? {_MONTH},? \d{{4}})(?:[ ,|-]+[\d:apm. ]+)?"
+    r"|\d+ ?(?:min|minute)s?(?: read)?|reading time:?[\w ]{0,15}|[\d,.]+ (?:views|shares|comments)"
+    r"|(?:(?:written|reviewed|edited|fact[- ]checked|medically reviewed) )?by(?: [\w.'’ -]{2,40})?(?:\W+\d+ min read)?"
+    r"|table of contents|back to (?:blog|news|top|home|articles?|overview)|you are here:?|(?:- )?home"
+    r"|(?:image|photo|picture|video|foto|bild)? ?(?:credit|credits|courtesy)"
+    r"s?:.{0,100}|(?:photo|image|foto|bild) ?: ?.{0,80})$",
+    re.IGNORECASE,
+)
+# the publisher's own affiliate disclosure (not text *about* affiliate links)
+DISCLOSURE = re.compile(
+    r"^disclosure:|\b(?:this|our) (?:article|post|page|site|story|content|review|guide)s? (?:contains?|includes?"
+    r"|may contain) affiliate links?|\b(?:we|i) (?:may |might |could )?(?:earn|receive|get) (?:a |an )?(?:small )?"
+    r"(?:affiliate )?commission|\bmay earn (?:us )?(?:a |an )?(?:small )?(?:affiliate )?commission",
+    re.IGNORECASE,
+)
+
+
+def tidy(paragraphs: list[str]) -> tuple[list[str], list[Removal]]:
+    kept: list[str] = []
+    removed: list[Removal] = []
+    for p in paragraphs:
+        if UI_LINE.match(p) or TEASER.match(p) or SHARE_ASK.match(p):
+            removed.append(Removal(clip(p), "structure:ui-line", "structure"))
+            continue
+        if len(p) <= 120 and META_LINE.match(p):
+            removed.append(Removal(clip(p), "structure:meta-line", "structure"))
+            continue
+        if len(p) <= 400 and DISCLOSURE.search(p):
+            removed.append(Removal(clip(p), "structure:disclosure", "structure"))
+            continue
+        kept.append(p)
+    return kept, removed
