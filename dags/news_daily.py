@@ -102,8 +102,9 @@ def report(sources: list[str]) -> dict:
     per = {}
     for index, name in enumerate(sources):
         stages = {s: ti.xcom_pull(task_ids=f"per_source.{s}", map_indexes=index) for s in reporting.STAGES}
-        errors = [ti.xcom_pull(task_ids=f"per_source.{s}", map_indexes=index, key="error") for s in reporting.STAGES]
-        per[name] = {**stages, "error": next((e for e in errors if e), None)}
+        failed = next((s for s in reporting.STAGES if stages[s] is None), None)
+        error = ti.xcom_pull(task_ids=f"per_source.{failed}", map_indexes=index, key="error") if failed else None
+        per[name] = {**stages, "error": error}
     summary = reporting.summarise(_window()[0], ti.run_id, per)
     summary["report_keys"] = reporting.write(summary)
     if summary["failed"]:

@@ -27,8 +27,10 @@ os.environ.setdefault("NEWS_RETRY_DELAY_SECONDS", "1")
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A fresh SQLite metadata database for this test session."""
-    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
-    AIRFLOW_HOME.mkdir(parents=True)
+    # only the session's own database and logs: clusters keep their state in subfolders
+    (AIRFLOW_HOME / "airflow.db").unlink(missing_ok=True)
+    shutil.rmtree(AIRFLOW_HOME / "logs", ignore_errors=True)
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"],
         check=True,
