@@ -102,9 +102,8 @@ def _download_parts(s3, bucket: str, manifest: dict, folder: Path) -> dict[str, 
 
 
 def _clean_to_parquet(s3, bucket: str, source: str, local: dict[str, Path], out: Path) -> dict:
-    from spiders.sources import get_source
-
     from cleaners import BoilerplateState, clean_batch
+    from spiders.sources import get_source
 
     index_path = next((p for k, p in local.items() if k.endswith("index.jsonl.gz")), Path("/nonexistent"))
     index = {(e.get("warc_file"), e.get("warc_offset")): e for e in rawio.read_index(index_path)}
@@ -180,9 +179,8 @@ def _cleaner_version() -> str:
 
 def validate(cleaned: dict, quiet: bool | None = None) -> dict:
     """Quality gates on the staged partition; raises QualityGateError saying what is wrong."""
-    from spiders.sources import get_source
-
     from cleaners import is_appeal
+    from spiders.sources import get_source
 
     source, stats = cleaned["source"], cleaned["stats"]
     if quiet is None:
