@@ -130,7 +130,9 @@ def show_article(s3, key: str) -> None:
     s3io.download_file(s3, BUCKET, key, local)
     row = pq.read_table(local).slice(0, 1).to_pylist()[0]
     print(f"\n== one cleaned article: {row['title']!r}\n   {row['url']}  published {row['published_at']}")
-    print(textwrap.indent(textwrap.fill(row["text"][:1200], 100, replace_whitespace=False), "   | "))
+    for paragraph in row["text"].split("\n\n")[:4]:
+        print(textwrap.indent(textwrap.fill(paragraph, 100), "   | "), end="\n   |\n")
+    print("   | …")
     print(f"\n== removed from it ({len(row['removed'])} spans)")
     for removal in row["removed"]:
         print(f"   [{removal['layer']}/{removal['rule']}] {removal['text'][:150]!r}")
