@@ -117,7 +117,8 @@ def report(sources: list[str]) -> dict:
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
-    max_active_runs=2,  # a backfill runs two days at a time, so the sites see at most two crawls each
+    # bounds scheduled and manual runs; a backfill has its own bound: `backfill create --max-active-runs 2`
+    max_active_runs=2,
     default_args={
         "retries": RETRIES,
         "retry_delay": RETRY_DELAY,
