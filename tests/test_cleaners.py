@@ -10,7 +10,15 @@ import pytest
 import cleaners
 from cleaners import Article, BoilerplateState, Removal, clean_batch, clean_html, is_appeal, strip_text
 
-SEED = Path("/work/shared/seeds/000_f2be1da87209a174.txt")
+# shared/ sits beside the checkout (and beside CI's clone)
+SEED = (
+    next(
+        (p for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")) if (p / "seeds").is_dir()),
+        Path("/work/shared"),
+    )
+    / "seeds"
+    / "000_f2be1da87209a174.txt"
+)
 DATA = Path(__file__).parent / "data" / "cleaners"
 ARTICLE = (DATA / "article.html").read_text(encoding="utf-8")
 NEWS = [
