@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
+import os
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from ingest import downstream, partition
 from ingest import s3 as s3io
@@ -98,3 +102,27 @@ def test_same_date_twice_is_idempotent_and_recleaning_needs_no_network(airflow_d
     assert _run(demo_day, {"recrawl": False}).state == "success"
     assert len(demo_sources.request_log) == requests_before, "re-cleaning fetched from the sites"
     assert {n: _content(_rows(s3, bucket, n, demo_day)) for n in names} == first
+
+
+def test_a_failing_source_does_not_stop_the_others_and_the_report_names_it(
+    airflow_db, bucket, demo_sources, demo_day, tmp_path, monkeypatch
+):
+    with socket.socket() as sock:  # a port nothing listens on: the source's feed cannot be fetched
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    path = tmp_path / "with-broken.yaml"
+    doc = yaml.safe_load(Path(os.environ["NEWS_SOURCES"]).read_text())
+    doc["sources"].append({"name": "broken", "feeds": [f"{dead}/rss.xml"], "allowed_domains": ["127.0.0.1"]})
+    path.write_text(yaml.safe_dump(doc))
+    monkeypatch.setenv("NEWS_SOURCES", str(path))
+
+    assert _run(demo_day).state == "failed"
+    s3 = s3io.client()
+    for source in (p.name for p in demo_sources.site.publishers):
+        assert partition.read_manifest(s3, bucket, "clean", source, demo_day) is not None, source
+    assert partition.read_manifest(s3, bucket, "clean", "broken", demo_day) is None
+    report = json.loads(s3io.get_bytes(s3, bucket, f"reports/dt={demo_day}/report.json"))
+    assert report["failed"] == ["broken"]
+    broken = report["sources"]["broken"]
+    assert broken["status"] == "failed" and broken["failed_stage"] == "validate"
+    assert "no article" in broken["error"]
