@@ -86,6 +86,22 @@ def test_daily_run_writes_clean_partitions_without_appeals(airflow_db, bucket, d
     assert not [k for k in keys if k.startswith("staging/")], "staging is emptied after publishing"
     counts = downstream.rows_per_day(downstream.connect(), bucket)
     assert counts == sorted((s, demo_day, len(a)) for s, a in expected.items() if a)
+    assert _asset_events(run.run_id) == {("per_source.publish", i) for i in range(len(expected))}
+
+
+def _asset_events(run_id: str) -> set[tuple[str, int]]:
+    """The asset events the run emitted on s3://<bucket>/clean/, by (task, map index)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent.source_task_id, AssetEvent.source_map_index)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .filter(AssetEvent.source_run_id == run_id, AssetModel.uri.like("s3://%/clean"))
+            .all()
+        )
+    return {(task, index) for task, index in events}
 
 
 def test_same_date_twice_is_idempotent_and_recleaning_needs_no_network(airflow_db, bucket, demo_sources, demo_day):
