@@ -25,6 +25,13 @@ def _window() -> tuple[date, date]:
     start, end = ctx.get("data_interval_start"), ctx.get("data_interval_end")
     if start is None or end is None:
         raise AirflowFailException("this run has no data interval: news_daily needs a data-interval timetable")
+    logical = ctx.get("logical_date")
+    if logical is not None and not start <= logical <= end:
+        # `airflow dags trigger --logical-date` derives the interval from the wall clock, not from the date
+        raise AirflowFailException(
+            f"logical date {logical} lies outside the data interval [{start}, {end}): trigger a past day with "
+            "`airflow backfill create` or the REST API / UI, not `airflow dags trigger --logical-date`"
+        )
     return start.astimezone(UTC).date(), end.astimezone(UTC).date()
 
 
