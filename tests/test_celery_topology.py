@@ -1,0 +1,410 @@
+"""news_daily in the production topology: CeleryExecutor, PostgreSQL metadata DB, Redis broker, two workers.
+
+One deployment (`AirflowCluster`: API server, scheduler, DAG processor and two Celery workers as separate
+processes) serves the three tests of this module, each on its own UTC day of the demo site, so that the
+start-up cost (a Postgres database migrated from scratch) is paid once. Each test triggers one manual run with
+logical date D+1 through the REST API (as the UI does): such a run covers the last complete interval [D, D+1), so
+it writes partition dt=D. (`airflow dags trigger --logical-date` does not: in Airflow 3.3 the CLI infers the data
+interval of a manual run from the wall clock, see `Topology.trigger`.)
+
+1. A plain run: every partition holds the demo articles of the day without appeals, and the mapped
+   per-source tasks ran on both workers (the Celery task id of every task instance, matched in the worker logs).
+2. A worker SIGKILLed while it runs a crawl: the scheduler notices the missing heartbeats
+   (`[scheduler] task_instance_heartbeat_timeout`, shortened here), the try fails, the retry runs on the
+   surviving worker, and the partitions are exact (no duplicate rows, no orphan objects, no staging leftovers).
+3. The S3 endpoint stopped during the run and started again on the same port (moto keeps its state in the
+   process): a task fails, is retried after the endpoint is back, and the partitions are exact.
+
+The crawl is slowed down on purpose (politeness `download_delay` in the sources file) so that a crawl task is
+running long enough to be caught. Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379; skips without.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import re
+import secrets
+import socket
+import time
+import urllib.request
+import uuid
+from datetime import UTC, date, timedelta
+from pathlib import Path
+
+import psutil
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from airflow_cluster import ROOT, AirflowCluster, tail, wait_until
+
+from ingest import partition
+from ingest import s3 as s3io
+
+DAG_ID = "news_daily"
+POSTGRES_URL = os.environ.get("NEWS_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("NEWS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+DEMO_DAY = date(2026, 11, 20)
+DOWNLOAD_DELAY = 1.0  # seconds between requests to one site: a crawl lasts several seconds
+HEARTBEAT_TIMEOUT = 30  # seconds without a task heartbeat before the scheduler fails the try
+RUN_TIMEOUT = 240
+
+pytestmark = [pytest.mark.slow, pytest.mark.services, pytest.mark.timeout(420)]
+
+
+# -- environment ------------------------------------------------------------------------------------
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _skip_without_services() -> None:
+    from sqlalchemy.engine import make_url
+
+    pg = make_url(POSTGRES_URL)
+    redis_host, redis_port = re.match(r"redis://([^:/]+):(\d+)", REDIS_URL).groups()
+    missing = [
+        f"{what} at {where}"
+        for what, where, host, port in (
+            ("PostgreSQL", POSTGRES_URL, pg.host or "127.0.0.1", pg.port or 5432),
+            ("Redis", REDIS_URL, redis_host, int(redis_port)),
+        )
+        if not _listening(host, port)
+    ]
+    if missing:
+        pytest.skip(f"needs {' and '.join(missing)}: not reachable (set NEWS_TEST_POSTGRES_URL / NEWS_TEST_REDIS_URL)")
+    try:
+        importlib.import_module("airflow.providers.celery.executors.celery_executor_utils")
+    except ImportError as err:  # e.g. a celery release the provider does not support
+        pytest.skip(f"the Celery provider does not import: {err}")
+
+
+def _slow_sources(demo, path: Path) -> Path:
+    """The demo site's sources with a download delay: a crawl then lasts long enough to be interrupted."""
+    demo.write_sources(path)
+    doc = yaml.safe_load(path.read_text())
+    for source in doc["sources"]:
+        source["politeness"] = {"download_delay": DOWNLOAD_DELAY, "autothrottle": False}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+class Topology:
+    """The running deployment, the demo site and the bucket shared by the tests of this module."""
+
+    def __init__(self, cluster: AirflowCluster, demo, bucket: str, s3_server) -> None:
+        self.cluster, self.demo, self.bucket, self.s3_server = cluster, demo, bucket, s3_server
+
+    # -- metadata DB (the task instances' Celery task ids are not in the CLI output) -----------------
+
+    def sql(self, query: str, params: tuple = ()) -> list[dict]:
+        import psycopg2
+        import psycopg2.extras
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.cluster.sql_alchemy_conn)
+        conn = psycopg2.connect(
+            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+            dbname=url.database, connect_timeout=10,
+        )  # fmt: skip
+        try:
+            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                cur.execute(query, params)
+                return [dict(r) for r in cur.fetchall()]
+        finally:
+            conn.close()
+
+    def tries(self, run_id: str) -> list[dict]:
+        """Every try of every task instance of the run: earlier tries from the history table, then the current."""
+        cols = "task_id, map_index, try_number, state, hostname, pid, external_executor_id"
+        where = "WHERE dag_id = %s AND run_id = %s"
+        rows = self.sql(f"SELECT {cols} FROM task_instance_history {where}", (DAG_ID, run_id))
+        rows += self.sql(f"SELECT {cols} FROM task_instance {where}", (DAG_ID, run_id))
+        return sorted(rows, key=lambda r: (r["task_id"], r["map_index"], r["try_number"]))
+
+    def worker_of(self, celery_task_id: str | None) -> str | None:
+        """The worker whose log says it executed the Celery task `celery_task_id`."""
+        if not celery_task_id:
+            return None
+        marker = f"[{celery_task_id}] Executing workload"
+        found = [
+            name
+            for name, service in self.cluster.services.items()
+            if name.startswith("worker-") and marker in service.log.read_text(errors="replace")
+        ]
+        return found[0] if len(found) == 1 else None
+
+    def worker_by_pid(self, pid: int | None) -> str | None:
+        """The worker that is an ancestor of the live process `pid` (a running task)."""
+        if not pid:
+            return None
+        try:
+            ancestors = {p.pid for p in psutil.Process(pid).parents()}
+        except psutil.Error:
+            return None
+        for name, service in self.cluster.services.items():
+            if name.startswith("worker-") and service.proc is not None and service.proc.pid in ancestors:
+                return name
+        return None
+
+    # -- runs -----------------------------------------------------------------------------------------
+
+    def trigger(self, day: date, run_id: str) -> dict:
+        """A manual run with logical date day+1 through the REST API (what the UI does): data interval [day, day+1).
+
+        Not `airflow dags trigger --logical-date`: in Airflow 3.3 the CLI infers a manual run's data interval from
+        the wall clock (run_after = now), whatever the logical date, so it would process yesterday instead.
+        """
+        body = json.dumps({"dag_run_id": run_id, "logical_date": f"{day + timedelta(days=1)}T00:00:00Z"}).encode()
+        request = urllib.request.Request(
+            f"{self.cluster.api_url}/api/v2/dags/{DAG_ID}/dagRuns",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            run = json.loads(resp.read())
+        assert run["data_interval_start"].startswith(day.isoformat()), run
+        return run
+
+    def wait_success(self, run_id: str) -> dict:
+        runs = self.cluster.wait_for_runs(DAG_ID, 1, timeout=RUN_TIMEOUT, run_id_prefix=run_id, interval=3)
+        run = next(r for r in runs if r["run_id"] == run_id)
+        assert run["state"] == "success", self.cluster.describe_runs(DAG_ID, [run])
+        return run
+
+    # -- S3 -------------------------------------------------------------------------------------------
+
+    def expected(self, day: date) -> dict[str, dict[str, object]]:
+        """Per publisher, the demo articles published on `day` (UTC), by URL."""
+        out: dict[str, dict[str, object]] = {p.name: {} for p in self.demo.site.publishers}
+        for article in self.demo.site.articles:
+            if article.published.astimezone(UTC).date() == day:
+                out[article.publisher][self.demo.base_urls[article.publisher] + article.path] = article
+        return out
+
+    def check_partitions(self, day: date) -> dict[str, int]:
+        """Every source's clean partition of `day`: exactly the day's articles, once each, without appeals;
+        raw and clean prefixes hold exactly their manifest's parts; nothing of the day is left in staging/."""
+        s3 = s3io.client()
+        expected = self.expected(day)
+        assert any(expected.values()), f"the demo site has no article on {day}"
+        counts = {}
+        for source, articles in expected.items():
+            manifest = partition.read_manifest(s3, self.bucket, "clean", source, day)
+            assert manifest is not None, f"clean/source={source}/dt={day} not published"
+            rows = []
+            for part in manifest["parts"]:
+                rows += pq.read_table(io.BytesIO(s3io.get_bytes(s3, self.bucket, part["key"]))).to_pylist()
+            assert manifest["rows"] == len(rows), f"{source} {day}: manifest and parts disagree"
+            urls = [r["url"] for r in rows]
+            assert len(urls) == len(set(urls)), f"{source} dt={day}: duplicate rows {sorted(urls)}"
+            assert sorted(urls) == sorted(articles), f"{source} dt={day}: wrong articles"
+            for row in rows:
+                assert row["published_at"].astimezone(UTC).date() == day, f"{row['url']} filed under dt={day}"
+                for appeal in articles[row["url"]].appeals:
+                    assert appeal not in row["text"], f"appeal left in {row['url']}: {appeal[:60]}"
+            for layer in ("raw", "clean"):
+                prefix = partition.partition_prefix(layer, source, day)
+                layer_manifest = partition.read_manifest(s3, self.bucket, layer, source, day)
+                assert layer_manifest is not None, f"{prefix} not published"
+                wanted = {p["key"] for p in layer_manifest["parts"]} | {
+                    prefix + partition.MANIFEST,
+                    prefix + partition.SUCCESS,
+                }
+                assert set(s3io.list_objects(s3, self.bucket, prefix)) == wanted, f"orphans or gaps in {prefix}"
+            counts[source] = len(rows)
+        day_staging = [k for k in s3io.list_objects(s3, self.bucket, "staging/") if f"/dt={day.isoformat()}/" in k]
+        assert day_staging == [], f"staging leftovers: {day_staging}"
+        return counts
+
+
+@pytest.fixture(scope="module")
+def topology(request, s3_server, tmp_path_factory):
+    """Bucket, demo site and the Celery deployment, shared by this module's tests (see the module docstring).
+
+    The state folder is kept, and the log tails printed, when a test of the module failed.
+    """
+    _skip_without_services()
+    from demo_site import DemoSite
+
+    bucket = f"news-{uuid.uuid4().hex[:12]}"
+    s3io.ensure_bucket(s3io.client(), bucket)
+    failed_before = request.session.testsfailed
+    with DemoSite(DEMO_DAY) as demo:
+        sources = _slow_sources(demo, tmp_path_factory.mktemp("celery-topology") / "sources.yaml")
+        env = {
+            "NEWS_BUCKET": bucket,
+            "NEWS_SOURCES": str(sources),
+            "NEWS_TASK_RETRIES": "2",
+            "NEWS_RETRY_DELAY_SECONDS": "2",
+            # only the triggered runs: no scheduled run of the latest interval when the DAG is unpaused
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            # a try whose worker died is failed after this long without heartbeats (default 300 s)
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "3",
+        }
+        state = ROOT / ".airflow-test" / "clusters" / f"celery-topology-{secrets.token_hex(3)}"
+        cluster = AirflowCluster(
+            state,
+            env,
+            dag_ids=[DAG_ID],
+            executor="CeleryExecutor",
+            db_url=POSTGRES_URL,
+            broker_url=REDIS_URL,
+            celery_workers=2,
+            # two slots per worker and a prefetch of one message per slot (Airflow's Celery defaults): the three
+            # mapped crawls, queued together, cannot all go to one worker
+            worker_concurrency=2,
+        )
+        cluster.__enter__()  # not `with`: the module's test outcomes decide whether the state is kept
+        failed = True
+        try:
+            cluster.run_cli("dags", "unpause", DAG_ID)
+            yield Topology(cluster, demo, bucket, s3_server)
+            failed = request.session.testsfailed > failed_before
+        finally:
+            if failed:
+                print(cluster.logs_tail())
+            cluster.stop(remove_state=not failed)
+
+
+def _trace(topo: Topology, run_id: str) -> str:
+    """One line per try of the run: task, map index, try, state, and the worker whose log has its Celery task."""
+    return "\n".join(
+        f"{t['task_id']}[{t['map_index']}] try {t['try_number']} {t['state']} "
+        f"on {topo.worker_of(t['external_executor_id'])}"
+        for t in topo.tries(run_id)
+    )
+
+
+# -- the tests --------------------------------------------------------------------------------------
+
+
+def test_daily_run_on_two_celery_workers_writes_the_partitions(topology):
+    day = DEMO_DAY
+    run_id = "manual__celery_plain"
+    started = time.monotonic()
+    triggered = topology.trigger(day, run_id)
+    assert triggered["data_interval_end"].startswith((day + timedelta(days=1)).isoformat()), triggered
+    run = topology.wait_success(run_id)
+    assert run["logical_date"].startswith((day + timedelta(days=1)).isoformat())
+    elapsed = time.monotonic() - started
+
+    counts = topology.check_partitions(day)
+    assert sum(counts.values()) == sum(len(a) for a in topology.expected(day).values())
+
+    tries = topology.tries(run_id)
+    per_source = [t for t in tries if t["task_id"].startswith("per_source.")]
+    assert len(per_source) == 4 * len(counts), _trace(topology, run_id)
+    assert all(t["state"] == "success" for t in tries), _trace(topology, run_id)
+    workers = {t["task_id"] + f"[{t['map_index']}]": topology.worker_of(t["external_executor_id"]) for t in per_source}
+    assert None not in workers.values(), f"a task not found in exactly one worker log: {workers}"
+    assert set(workers.values()) == {"worker-1", "worker-2"}, f"mapped tasks did not use both workers: {workers}"
+    crawl_workers = {w for k, w in workers.items() if k.startswith("per_source.crawl[")}
+    print(f"run {run_id}: {elapsed:.0f} s; rows {counts}; crawls on {sorted(crawl_workers)}; tasks on {workers}")
+
+
+def test_a_worker_killed_during_a_crawl_is_retried_on_the_other_worker(topology):
+    cluster = topology.cluster
+    day = DEMO_DAY - timedelta(days=1)
+    run_id = "manual__celery_worker_killed"
+    topology.trigger(day, run_id)
+
+    def running_crawl() -> tuple[dict, str] | None:
+        for t in topology.tries(run_id):
+            if t["task_id"] == "per_source.crawl" and t["state"] == "running" and t["try_number"] == 1:
+                worker = topology.worker_by_pid(t["pid"])
+                if worker:
+                    return t, worker
+        return None
+
+    victim, worker = wait_until(running_crawl, 120, "a running crawl with a known worker", 0.5)
+    survivor = "worker-2" if worker == "worker-1" else "worker-1"
+    killed_at = time.monotonic()
+    cluster.kill(worker)  # SIGKILL to the worker's group and every descendant: its task processes die with it
+    try:
+        run = topology.wait_success(run_id)
+        recovery = time.monotonic() - killed_at
+    finally:
+        cluster.restart(worker)  # the deployment is shared with the next test
+    assert run["state"] == "success"
+
+    tries = [
+        t for t in topology.tries(run_id) if t["task_id"] == victim["task_id"] and t["map_index"] == victim["map_index"]
+    ]
+    trace = _trace(topology, run_id)
+    assert [t["try_number"] for t in tries][:1] == [1] and len(tries) >= 2, trace
+    assert tries[0]["state"] == "failed", f"the killed try should be failed:\n{trace}"
+    assert tries[-1]["state"] == "success", trace
+    assert topology.worker_of(tries[-1]["external_executor_id"]) == survivor, trace
+    # the scheduler declared the killed try dead for want of heartbeats (its audit-log entry)
+    timeouts = topology.sql(
+        "SELECT task_id, map_index, try_number FROM log WHERE dag_id = %s AND run_id = %s AND event = %s",
+        (DAG_ID, run_id, "heartbeat timeout"),
+    )
+    assert (victim["task_id"], victim["map_index"], 1) in {
+        (t["task_id"], t["map_index"], t["try_number"]) for t in timeouts
+    }, f"no heartbeat timeout recorded for the killed try: {timeouts}\n{tail(cluster.services['scheduler'].log)}"
+
+    counts = topology.check_partitions(day)
+    print(
+        f"killed {worker} during {victim['task_id']}[{victim['map_index']}]; success {recovery:.0f} s later; "
+        f"rows {counts}\n{trace}"
+    )
+
+
+def test_s3_endpoint_down_during_the_run_fails_a_task_that_is_retried(topology):
+    from moto.server import ThreadedMotoServer
+
+    day = DEMO_DAY - timedelta(days=2)
+    run_id = "manual__celery_s3_outage"
+    server = topology.s3_server
+    host, port = server._server.get_host_and_port()
+    topology.trigger(day, run_id)
+
+    def crawl_running() -> bool:
+        return any(t["task_id"] == "per_source.crawl" and t["state"] == "running" for t in topology.tries(run_id))
+
+    wait_until(crawl_running, 120, "a running crawl", 0.5)
+    server.stop()
+    stopped_at = time.monotonic()
+    assert not _listening(host, port), "the S3 endpoint still accepts connections"
+    try:
+
+        def a_try_failed() -> bool:
+            return any(t["state"] in ("up_for_retry", "failed") for t in topology.tries(run_id))
+
+        wait_until(a_try_failed, 150, "a task try failing while S3 is down", 0.5)
+    finally:
+        # same address: the task processes keep AWS_ENDPOINT_URL; moto's backend state lives in this process
+        restarted = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        restarted.start()
+        server._server = restarted  # so that the session fixture stops the running one
+    outage = time.monotonic() - stopped_at
+    failed = {
+        (t["task_id"], t["map_index"], t["try_number"]): t
+        for t in topology.tries(run_id)
+        if t["state"] in ("up_for_retry", "failed")
+    }
+    run = topology.wait_success(run_id)
+    assert run["state"] == "success"
+    final = {(t["task_id"], t["map_index"]): t for t in topology.tries(run_id)}
+    trace = _trace(topology, run_id)
+    logs = topology.cluster.state_dir / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
+    for task_id, map_index, try_number in failed:
+        later = final[(task_id, map_index)]
+        assert later["try_number"] > try_number and later["state"] == "success", trace
+        folder = logs / f"task_id={task_id}" / (f"map_index={map_index}" if map_index >= 0 else "")
+        attempt_log = folder / f"attempt={try_number}.log"
+        text = attempt_log.read_text(errors="replace") if attempt_log.exists() else "(no log)"
+        assert "Could not connect to the endpoint URL" in text, f"{attempt_log} does not show the S3 outage:\n{trace}"
+    counts = topology.check_partitions(day)
+    print(f"S3 down for {outage:.0f} s; failed tries {sorted(failed)}; rows {counts}\n{trace}")
