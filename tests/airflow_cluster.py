@@ -48,6 +48,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def listening(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections at host:port."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 1.0) -> Any:
     """Call `check` until it returns something truthy; ClusterError after `timeout` seconds."""
     deadline = time.monotonic() + timeout

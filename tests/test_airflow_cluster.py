@@ -5,11 +5,10 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
-import socket
 import textwrap
 
 import pytest
-from airflow_cluster import ROOT, AirflowCluster, parse_json_output
+from airflow_cluster import ROOT, AirflowCluster, listening, parse_json_output
 
 TINY_DAG = textwrap.dedent(
     """
@@ -60,14 +59,6 @@ def _trigger_and_succeed(cluster: AirflowCluster, run_id: str, count: int) -> No
     assert states == {"produce": "success", "consume": "success"}
 
 
-def _listening(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 def test_parse_json_output_skips_leading_warnings():
     assert parse_json_output('a warning\n[{"a": 1}]\n') == [{"a": 1}]
     assert parse_json_output("[not json\n{}") == {}
@@ -92,7 +83,7 @@ def test_local_executor_runs_a_triggered_dag_and_stops_cleanly(tmp_path):
 @pytest.mark.services
 @pytest.mark.timeout(400)
 def test_celery_workers_on_postgres_survive_a_killed_worker(tmp_path):
-    if not (_listening("127.0.0.1", 5432) and _listening("127.0.0.1", 6379)):
+    if not (listening("127.0.0.1", 5432) and listening("127.0.0.1", 6379)):
         pytest.skip("needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379")
     try:
         importlib.import_module("airflow.providers.celery.executors.celery_executor_utils")

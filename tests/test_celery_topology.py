@@ -27,7 +27,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import time
 import urllib.request
 import uuid
@@ -38,7 +37,7 @@ import psutil
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from airflow_cluster import ROOT, AirflowCluster, tail, wait_until
+from airflow_cluster import ROOT, AirflowCluster, listening, tail, wait_until
 
 from ingest import partition
 from ingest import s3 as s3io
@@ -57,14 +56,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.services, pytest.mark.timeout(420)]
 # -- environment ------------------------------------------------------------------------------------
 
 
-def _listening(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 def _skip_without_services() -> None:
     from sqlalchemy.engine import make_url
 
@@ -76,7 +67,7 @@ def _skip_without_services() -> None:
             ("PostgreSQL", POSTGRES_URL, pg.host or "127.0.0.1", pg.port or 5432),
             ("Redis", REDIS_URL, redis_host, int(redis_port)),
         )
-        if not _listening(host, port)
+        if not listening(host, port)
     ]
     if missing:
         pytest.skip(f"needs {' and '.join(missing)}: not reachable (set NEWS_TEST_POSTGRES_URL / NEWS_TEST_REDIS_URL)")
@@ -376,7 +367,7 @@ def test_s3_endpoint_down_during_the_run_fails_a_task_that_is_retried(topology):
     wait_until(crawl_running, 120, "a running crawl", 0.5)
     server.stop()
     stopped_at = time.monotonic()
-    assert not _listening(host, port), "the S3 endpoint still accepts connections"
+    assert not listening(host, port), "the S3 endpoint still accepts connections"
     try:
 
         def a_try_failed() -> bool:
