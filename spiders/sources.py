@@ -17,15 +17,15 @@ import yaml
 NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 LANGUAGE_RE = re.compile(r"^[a-zA-Z]{2,3}([-_][A-Za-z0-9]+)*$")
 DOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
-# Politeness keys and their types; values map onto Scrapy settings in `Source.scrapy_settings`.
-POLITENESS: dict[str, tuple[type, ...]] = {
-    "download_delay": (int, float),
-    "concurrency": (int,),
-    "autothrottle": (bool,),
-    "autothrottle_target_concurrency": (int, float),
-    "autothrottle_max_delay": (int, float),
-    "download_timeout": (int, float),
-    "randomize_download_delay": (bool,),
+# Politeness keys: the types accepted in sources.yaml and the Scrapy setting each one overrides.
+POLITENESS: dict[str, tuple[tuple[type, ...], str]] = {
+    "download_delay": ((int, float), "DOWNLOAD_DELAY"),
+    "concurrency": ((int,), "CONCURRENT_REQUESTS_PER_DOMAIN"),
+    "autothrottle": ((bool,), "AUTOTHROTTLE_ENABLED"),
+    "autothrottle_target_concurrency": ((int, float), "AUTOTHROTTLE_TARGET_CONCURRENCY"),
+    "autothrottle_max_delay": ((int, float), "AUTOTHROTTLE_MAX_DELAY"),
+    "download_timeout": ((int, float), "DOWNLOAD_TIMEOUT"),
+    "randomize_download_delay": ((bool,), "RANDOMIZE_DOWNLOAD_DELAY"),
 }
 FIELDS = {
     "name", "feeds", "sitemaps", "allowed_domains", "article_url_patterns", "deny_url_patterns",
@@ -58,22 +58,8 @@ class Source:
 
     def scrapy_settings(self) -> dict[str, Any]:
         """This source's politeness overrides as Scrapy settings."""
-        p, out = self.politeness, {}
-        if "download_delay" in p:
-            out["DOWNLOAD_DELAY"] = float(p["download_delay"])
-        if "concurrency" in p:
-            out["CONCURRENT_REQUESTS_PER_DOMAIN"] = int(p["concurrency"])
-        if "autothrottle" in p:
-            out["AUTOTHROTTLE_ENABLED"] = bool(p["autothrottle"])
-        if "autothrottle_target_concurrency" in p:
-            out["AUTOTHROTTLE_TARGET_CONCURRENCY"] = float(p["autothrottle_target_concurrency"])
-        if "autothrottle_max_delay" in p:
-            out["AUTOTHROTTLE_MAX_DELAY"] = float(p["autothrottle_max_delay"])
-        if "download_timeout" in p:
-            out["DOWNLOAD_TIMEOUT"] = float(p["download_timeout"])
-        if "randomize_download_delay" in p:
-            out["RANDOMIZE_DOWNLOAD_DELAY"] = bool(p["randomize_download_delay"])
-        return out
+        # the last accepted type is the setting's own: float for delays, int for counts, bool for switches
+        return {POLITENESS[key][1]: POLITENESS[key][0][-1](value) for key, value in self.politeness.items()}
 
 
 def default_path() -> Path:
@@ -178,7 +164,7 @@ def _parse_entry(path: Path, index: int, entry: Any) -> Source:
     for key, value in politeness.items():
         if key not in POLITENESS:
             raise fail(f"politeness.{key}", f"unknown key (known: {', '.join(sorted(POLITENESS))})")
-        types = POLITENESS[key]
+        types = POLITENESS[key][0]
         if (
             not isinstance(value, types)
             or (bool not in types and isinstance(value, bool))
