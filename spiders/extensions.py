@@ -25,6 +25,7 @@ def summary_from_stats(stats: dict[str, Any]) -> dict[str, Any]:
         "stored": stats.get("news/stored", 0),
         "rejected": by_prefix("news/rejected/"),
         "duplicates": stats.get("news/duplicates", 0),
+        "earlier_captures": stats.get("news/earlier_captures", 0),  # URLs loaded from earlier days' indexes
         "bytes": stats.get("news/bytes", 0),
         "out_of_window_skipped": stats.get("news/rejected/out_of_window", 0),
         "sitemaps_skipped_old": stats.get("news/sitemaps_skipped_old", 0),

@@ -1,4 +1,4 @@
-"""Item pipelines, one job each, in this order: window filter, dedup, WARC capture, index.
+"""Item pipelines, one job each, in this order: window filter, dedup (spiders.dedup), WARC capture, index.
 
 A reject keeps flowing (with `reason` set) so the index records it; only stored pages reach the WARC.
 """
@@ -9,11 +9,10 @@ import gzip
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import IO, Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.misc import load_object
 
 from spiders.dates import day_start, parse_date
 from spiders.items import PageItem
@@ -54,59 +53,6 @@ class WindowFilterPipeline:
             return item.reject("no_date")
         if not self.start <= when < self.end:
             return item.reject("out_of_window_page")
-        return item
-
-
-class SeenStore:
-    """What was already stored: canonical URLs and content hashes.
-
-    The hook for cross-day dedup: `NEWS_DEDUP_INDEXES` lists earlier `index.jsonl.gz` files whose stored
-    entries count as seen; `NEWS_SEEN_STORE` may name another class with the same three methods.
-    """
-
-    def __init__(self) -> None:
-        self._keys: set[str] = set()
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        store = cls()
-        for path in crawler.settings.getlist("NEWS_DEDUP_INDEXES"):
-            store.preload(Path(path))
-        return store
-
-    def preload(self, index_path: Path) -> None:
-        with gzip.open(index_path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                entry = json.loads(line)
-                if entry.get("warc_file") and not entry.get("reason"):
-                    self.add(entry.get("canonical_url"), entry.get("content_hash"))
-
-    def seen(self, *keys: str | None) -> bool:
-        return any(k and k in self._keys for k in keys)
-
-    def add(self, *keys: str | None) -> None:
-        self._keys.update(k for k in keys if k)
-
-
-class DedupPipeline:
-    """Stores one page per canonical URL and per content hash."""
-
-    def __init__(self, crawler: Crawler, store: Any) -> None:
-        self.stats, self.store = crawler.stats, store
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        store_cls = load_object(crawler.settings.get("NEWS_SEEN_STORE") or SeenStore)
-        return cls(crawler, store_cls.from_crawler(crawler))
-
-    def process_item(self, item: PageItem) -> PageItem:
-        if item.reason:
-            return item
-        keys = (f"url:{item.canonical_url}", f"sha256:{item.content_hash}")
-        if self.store.seen(*keys):
-            self.stats.inc_value("news/duplicates")
-            return item.reject("duplicate")
-        self.store.add(*keys)
         return item
 
 

@@ -55,7 +55,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "spiders.pipelines.WindowFilterPipeline": 100,
-    "spiders.pipelines.DedupPipeline": 200,
+    "spiders.dedup.DedupPipeline": 200,
     "spiders.pipelines.WarcCapturePipeline": 300,
     "spiders.pipelines.IndexPipeline": 900,
 }
@@ -70,8 +70,7 @@ NEWS_WARC_MAX_BYTES = 256 * 1024 * 1024  # a part is closed once it passes this 
 NEWS_SITEMAP_MAX_DEPTH = 4  # index → index → … → urlset
 NEWS_MAX_DOCUMENTS = 2000  # feeds + sitemaps fetched per crawl, a guard against runaway indexes
 NEWS_INDEX_OUT_OF_WINDOW = True  # index lines for entries skipped on their date hint
-NEWS_DEDUP_INDEXES: list[str] = []  # earlier index.jsonl.gz files whose pages count as already stored
-NEWS_SEEN_STORE = "spiders.pipelines.SeenStore"
+NEWS_DEDUP_INDEXES: list[str] = []  # earlier days' index.jsonl.gz files: their captures are not fetched again
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

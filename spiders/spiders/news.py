@@ -37,6 +37,7 @@ from twisted.python.failure import Failure
 
 from spiders import pages
 from spiders.dates import day_start, iso
+from spiders.dedup import EarlierCaptures
 from spiders.discovery import Document, Entry, TooLarge, gunzip_bounded, parse_document, robots_sitemaps
 from spiders.items import PageItem
 from spiders.middlewares import Refused
@@ -115,10 +116,12 @@ class NewsSpider(Spider):
         self._max_documents = s.getint("NEWS_MAX_DOCUMENTS")
         self._maxsize = s.getint("DOWNLOAD_MAXSIZE")
         self._index_skipped = s.getbool("NEWS_INDEX_OUT_OF_WINDOW")
+        self._earlier = EarlierCaptures.from_settings(s)
 
     # -- discovery documents -------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        self.crawler.stats.set_value("news/earlier_captures", len(self._earlier))
         origins = dict.fromkeys(
             f"{p.scheme}://{p.netloc}" for p in map(urlsplit, (*self.source.feeds, *self.source.sitemaps))
         )
@@ -247,6 +250,10 @@ class NewsSpider(Spider):
                 yield item.reject("out_of_window")
             else:
                 stats.inc_value("news/rejected/out_of_window")
+            return
+        modified = None if entry.date_hint_is_published else hint
+        if reason := self._earlier.skip_reason({key, entry.url}, modified):
+            yield item.reject(reason)  # captured on an earlier day and not modified since
             return
         stats.inc_value("news/in_window")
         yield Request(
