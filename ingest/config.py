@@ -26,3 +26,11 @@ def sources_path() -> Path:
     if path.is_absolute() or path.exists():
         return path
     return PROJECT_ROOT / path
+
+
+def dedup_days() -> int:
+    """How many earlier days' raw indexes a crawl skips captures from: `NEWS_DEDUP_DAYS`, default 7 (0: off)."""
+    text = os.environ.get("NEWS_DEDUP_DAYS", "7").strip()
+    if not text.isdigit():
+        raise RuntimeError(f"NEWS_DEDUP_DAYS must be a whole number of days (0: no cross-day dedup), not {text!r}")
+    return int(text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -59,14 +59,34 @@ def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> d
     from spiders.crawl import run_crawl
 
     with tempfile.TemporaryDirectory(prefix="crawl-") as tmp:
-        out = Path(tmp)
-        summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()))
+        out, earlier = Path(tmp) / "out", Path(tmp) / "earlier"
+        indexes = _earlier_indexes(s3, bucket, source, start, earlier)
+        settings = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else None
+        summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()), settings=settings)
         files = sorted(out.glob("part-*.warc.gz")) + sorted(out.glob("index.jsonl.gz"))
         staged = partition.stage_files(s3, bucket, files, "raw", source, start, attempt)
-        partition.publish(
-            s3, bucket, "raw", source, start, staged, {"crawl": summary, "window": [start.isoformat(), end.isoformat()]}
-        )
-    return {"source": source, "reused": False, "summary": summary}
+        info = {"crawl": summary, "window": [start.isoformat(), end.isoformat()], "dedup_days": sorted(indexes)}
+        partition.publish(s3, bucket, "raw", source, start, staged, info)
+    return {"source": source, "reused": False, "summary": summary, "dedup_days": sorted(indexes)}
+
+
+def _earlier_indexes(s3, bucket: str, source: str, day: date, folder: Path) -> dict[str, Path]:
+    """Download the crawl index of each complete raw partition of the `NEWS_DEDUP_DAYS` days before `day`.
+
+    Only earlier days count, so re-crawling a day gives the same result; a day not (yet) published, as in a
+    backfill running days side by side, is simply missing.
+    """
+    found = {}
+    for back in range(1, config.dedup_days() + 1):
+        earlier = day - timedelta(days=back)
+        manifest = partition.read_manifest(s3, bucket, "raw", source, earlier)
+        key = next((p["key"] for p in (manifest or {}).get("parts", []) if p["key"].endswith("index.jsonl.gz")), None)
+        if key:
+            path = folder / earlier.isoformat() / "index.jsonl.gz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3io.download_file(s3, bucket, key, path)
+            found[earlier.isoformat()] = path
+    return found
 
 
 def clean(source: str, day: date, attempt: str) -> dict:

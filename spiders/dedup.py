@@ -34,7 +34,7 @@ class EarlierCaptures:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
         captures = cls()
-        for path in settings.getlist("NEWS_DEDUP_INDEXES"):
+        for path in _paths(settings.get("NEWS_DEDUP_INDEXES")):
             captures.load(Path(path))
         return captures
 
@@ -64,6 +64,13 @@ class EarlierCaptures:
 
     def __len__(self) -> int:
         return len(self.fetched)
+
+
+def _paths(value: str | list[str] | None) -> list[str]:
+    """A list setting, also when given on the command line as JSON (`-s NEWS_DEDUP_INDEXES='["a", "b"]'`)."""
+    if isinstance(value, str):
+        return json.loads(value) if value.lstrip().startswith("[") else [p for p in value.split(",") if p]
+    return list(value or [])
 
 
 class DedupPipeline:

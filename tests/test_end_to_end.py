@@ -120,6 +120,24 @@ def test_same_date_twice_is_idempotent_and_recleaning_needs_no_network(airflow_d
     assert {n: _content(_rows(s3, bucket, n, demo_day)) for n in names} == first
 
 
+def test_consecutive_days_dedup_against_the_day_before(airflow_db, bucket, demo_sources, demo_day):
+    """Day D's crawl is handed day D-1's published raw index; re-crawling D-1 afterwards ignores D."""
+    s3, before = s3io.client(), demo_day - timedelta(days=1)
+    assert _run(before).state == "success"
+    first = {n: _content(_rows(s3, bucket, n, before)) for n in _expected(demo_sources, before)}
+    assert _run(demo_day).state == "success"
+    for source, articles in _expected(demo_sources, demo_day).items():
+        raw = partition.read_manifest(s3, bucket, "raw", source, demo_day)
+        earlier = partition.read_manifest(s3, bucket, "raw", source, before)
+        assert raw["dedup_days"] == [before.isoformat()], source
+        assert raw["crawl"]["earlier_captures"] >= earlier["crawl"]["stored"] > 0, source
+        assert {r["url"] for r in _rows(s3, bucket, source, demo_day)} == set(articles), source
+    assert _run(before).state == "success"
+    for source, rows in first.items():
+        assert partition.read_manifest(s3, bucket, "raw", source, before)["dedup_days"] == [], source
+        assert _content(_rows(s3, bucket, source, before)) == rows, source
+
+
 def test_a_failing_source_does_not_stop_the_others_and_the_report_names_it(
     airflow_db, bucket, demo_sources, demo_day, tmp_path, monkeypatch
 ):
