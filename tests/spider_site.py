@@ -59,6 +59,7 @@ class SpiderSite:
     def __init__(self, day: date, host: str = "127.0.0.1") -> None:
         self.day, self.host = day, host
         self.requests: list[tuple[float, str, str]] = []  # (time, method, path)
+        self.user_agents: set[str] = set()
         self._lock = threading.Lock()
         self._hits: dict[str, int] = {}
         self.server = ThreadingHTTPServer((host, 0), self._handler())
@@ -271,6 +272,7 @@ class SpiderSite:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                site.user_agents.add(self.headers.get("User-Agent", ""))
                 resp = site._respond("GET", self.path)
                 if resp.delay:
                     time.sleep(resp.delay)
