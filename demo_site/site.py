@@ -1,7 +1,8 @@
-"""Builds the demo site model from an anchor date; pure, no I/O."""
+"""Builds the demo site model from an anchor date, and the fault rules the server can apply; pure, no I/O."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -118,3 +119,58 @@ def build_site(anchor: date) -> Site:
         for i, story in enumerate(s for s in STORIES if s.publisher == pub.name):
             articles.append(_article(story, pub, anchor, variant=i))
     return Site(anchor=anchor, publishers=list(PUBLISHERS), articles=articles)
+
+
+# ----------------------------------------------------------------------------- fault injection
+
+FAULT_SCOPES = {"articles": {"article"}, "documents": {"document"}, "all": {"article", "document"}}
+
+
+def share_point(salt: str, path: str) -> float:
+    """A stable number in [0, 1) for a path: where it falls decides which fault band, if any, it is in."""
+    digest = hashlib.sha256(f"{salt}\0{path}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault rule for one publisher of the served site: which of its paths misbehave, and how.
+
+    Deterministic per path: a path in `scope` whose `share_point(salt, path)` falls in [0, error_share)
+    answers `status` (with `Retry-After: retry_after` if set) on every request, so retries never help; one in
+    [error_share, error_share + slow_share) is answered normally but only after `delay` seconds (make it
+    longer than the client's download timeout and the request times out, every time). Other paths, and
+    robots.txt and the HTML pages that are neither articles nor in scope, are served normally.
+
+    `scope`: "articles" (the publisher's article pages), "documents" (its feed and sitemaps) or "all" (both).
+    A different `salt` picks a different, equally deterministic, set of paths.
+    """
+
+    scope: str = "articles"
+    error_share: float = 0.0
+    status: int = 503
+    retry_after: int | None = None
+    slow_share: float = 0.0
+    delay: float = 0.0
+    salt: str = ""
+
+    def __post_init__(self) -> None:
+        if self.scope not in FAULT_SCOPES:
+            raise ValueError(f"unknown fault scope {self.scope!r}; known: {sorted(FAULT_SCOPES)}")
+        if not (0 <= self.error_share <= 1 and 0 <= self.slow_share <= 1 and self.error_share + self.slow_share <= 1):
+            raise ValueError(f"fault shares must be in [0, 1] and add up to 1 at most: {self}")
+        if not 400 <= self.status <= 599:
+            raise ValueError(f"a fault status is an HTTP error, 4xx or 5xx, not {self.status}")
+        if self.slow_share and self.delay <= 0:
+            raise ValueError("a slow share needs a positive delay")
+
+    def outcome(self, path: str, kind: str | None) -> str | None:
+        """What this rule does to `path` (an "article", a "document" or neither): "error", "slow" or None."""
+        if kind not in FAULT_SCOPES[self.scope]:
+            return None
+        point = share_point(self.salt, path)
+        if point < self.error_share:
+            return "error"
+        if point < self.error_share + self.slow_share:
+            return "slow"
+        return None

@@ -13,24 +13,51 @@ from scrapy.exceptions import NotConfigured
 
 log = logging.getLogger(__name__)
 
+# Reasons a page or discovery document is not kept that are the crawler's own decision or about the content
+# it did get (spider, pipelines, dedup, discovery). Every other reason is a fetch failure: the request got no
+# usable answer, an HTTP error status (http_503), a timeout, a DNS or connection error or an exception named
+# after its type. A reason missing here therefore shows up as a failure, never hides one.
+NOT_FETCH_FAILURES = frozenset({
+    # articles: policy before fetching, content after it
+    "offsite", "blocked_address", "denied_pattern", "not_article_pattern", "out_of_window", "captured_earlier",
+    "duplicate", "no_date", "out_of_window_page", "empty_body", "not_html",
+    # refused by the crawler's own rules, or a body over DOWNLOAD_MAXSIZE: the server did answer
+    "offsite_redirect", "robots_disallowed", "ignored", "too_large",
+    # discovery documents: fetched, but unusable or not followed
+    "bad_gzip", "sitemap_loop", "too_many_documents", "sitemap_too_deep", "offsite_sitemap",
+    "empty_document", "xml_entities_forbidden", "malformed_xml", "not_a_feed_or_sitemap",
+})  # fmt: skip
+
+
+def fetch_failures(by_reason: dict[str, int]) -> dict[str, int]:
+    """The fetch failures among counts by reason (see NOT_FETCH_FAILURES)."""
+    return {reason: n for reason, n in by_reason.items() if reason not in NOT_FETCH_FAILURES and n}
+
 
 def summary_from_stats(stats: dict[str, Any]) -> dict[str, Any]:
     def by_prefix(prefix: str) -> dict[str, int]:
         return {k[len(prefix) :]: v for k, v in sorted(stats.items()) if k.startswith(prefix)}
 
+    rejected, discovery_errors = by_prefix("news/rejected/"), by_prefix("news/discovery_errors/")
     return {
         "discovered": stats.get("news/discovered", 0),
         "in_window": stats.get("news/in_window", 0),
         "fetched": stats.get("news/fetched", 0),
         "stored": stats.get("news/stored", 0),
-        "rejected": by_prefix("news/rejected/"),
+        "rejected": rejected,
         "duplicates": stats.get("news/duplicates", 0),
         "earlier_captures": stats.get("news/earlier_captures", 0),  # URLs loaded from earlier days' indexes
         "bytes": stats.get("news/bytes", 0),
         "out_of_window_skipped": stats.get("news/rejected/out_of_window", 0),
         "sitemaps_skipped_old": stats.get("news/sitemaps_skipped_old", 0),
         "documents": stats.get("news/documents", 0),
-        "discovery_errors": by_prefix("news/discovery_errors/"),
+        "discovery_errors": discovery_errors,
+        # after retries: article pages (among `rejected`) and feeds or sitemaps (among `discovery_errors`) lost
+        "failed_fetches": fetch_failures(rejected),
+        "failed_documents": fetch_failures(discovery_errors),
+        # requests still queued when the crawl ended (0 unless it stopped early, e.g. on its time budget):
+        # articles, feeds and sitemaps it knew of but did not fetch; what only those sitemaps list is unknown
+        "unfinished": stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0),
         "refused": by_prefix("news/refused/"),
         "retries": stats.get("retry/count", 0),
         "spider_errors": stats.get("spider_exceptions/count", 0),  # bugs, not bad input: should stay 0
@@ -61,7 +88,8 @@ class SummaryExtension:
             "window": [s.get("NEWS_WINDOW_START"), s.get("NEWS_WINDOW_END")],
             "out": s.get("NEWS_OUT") or str(self.folder),
             **summary_from_stats(self.crawler.stats.get_stats()),
-            "finish_reason": reason,
+            "time_budget_seconds": s.getfloat("CLOSESPIDER_TIMEOUT") or None,
+            "finish_reason": reason,  # "finished", or e.g. "closespider_timeout" when the time budget ran out
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")

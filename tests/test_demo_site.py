@@ -369,3 +369,85 @@ def test_cli_serves_until_interrupted(tmp_path):
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=5) == 0
         proc.stdout.close()
+
+
+# ----------------------------------------------------------------------------- fault injection
+
+
+def test_fault_rule_is_deterministic_and_splits_paths_by_share():
+    from demo_site.site import Fault
+
+    rule = Fault(scope="articles", error_share=0.3, slow_share=0.2, delay=1)
+    paths = [f"/news/story-{i}" for i in range(3000)]
+    outcomes = Counter(rule.outcome(p, "article") for p in paths)
+    assert abs(outcomes["error"] / len(paths) - 0.3) < 0.04 and abs(outcomes["slow"] / len(paths) - 0.2) < 0.04
+    assert [rule.outcome(p, "article") for p in paths] == [rule.outcome(p, "article") for p in paths]
+    assert {rule.outcome(p, "document") for p in paths} == {None}, "out of scope"
+    assert {rule.outcome(p, None) for p in paths} == {None}
+    other_salt = Fault(scope="articles", error_share=0.3, slow_share=0.2, delay=1, salt="other")
+    assert [rule.outcome(p, "article") for p in paths] != [other_salt.outcome(p, "article") for p in paths]
+    for bad in ({"scope": "pages"}, {"error_share": 0.7, "slow_share": 0.5, "delay": 1}, {"status": 200},
+                {"slow_share": 0.5}):  # fmt: skip
+        with pytest.raises(ValueError):
+            Fault(**bad)
+    with pytest.raises(ValueError, match="unknown publishers"):
+        DemoSite(ANCHOR, faults={"nowhere": Fault()})
+
+
+def test_faults_apply_to_one_publisher_and_are_logged():
+    from demo_site.site import Fault
+
+    faults = {"eastmere": Fault(scope="all", error_share=0.5, retry_after=7, slow_share=0.5, delay=0.4)}
+    with DemoSite(ANCHOR, faults=faults) as site:
+        pub = site.site.publisher("eastmere")
+        base = site.base_urls["eastmere"]
+        paths = [pub.feed_path, pub.sitemap_path] + [a.path for a in site.site.articles_of("eastmere")]
+        kinds = {p: site.fault_for("eastmere", p)[0] for p in paths}  # scope "all", shares add up to 1
+        assert set(kinds.values()) == {"error", "slow"}
+        for path, kind in kinds.items():
+            started = time.monotonic()
+            status, headers, body = fetch(base + path)
+            took = time.monotonic() - started
+            if kind == "error":
+                assert (status, headers["retry-after"]) == (503, "7") and b"Service Unavailable" in body
+                assert fetch(base + path)[0] == 503, "every time"
+            else:
+                assert status == 200 and took >= 0.4 and body == site.site.files("eastmere", base)[path][1]
+        assert fetch(base + "/robots.txt")[0] == 200 and fetch(base + "/")[0] == 200, "out of scope"
+        for name in ("millbrook", "portcalder"):
+            assert site.fault_for(name, site.site.articles_of(name)[0].path) is None
+            assert all(fetch(site.url(a))[0] == 200 for a in site.site.articles_of(name))
+        faulted = Counter((p, o) for pub_, _, p, o in site.fault_log if pub_ == "eastmere")
+        assert faulted == Counter({(p, k): 2 if k == "error" else 1 for p, k in kinds.items()})
+        assert {pub_ for pub_, *_ in site.fault_log} == {"eastmere"}
+
+
+def test_slow_faults_are_bounded_and_end_with_the_site():
+    from demo_site.site import Fault
+
+    before = {t.ident for t in threading.enumerate()}
+    site = DemoSite(ANCHOR, faults={"millbrook": Fault(slow_share=1.0, delay=60)}, max_slow=2).start()
+    try:
+        urls = [site.url(a) for a in site.site.articles_of("millbrook")[:2]]
+        conns = []
+        for url in urls:  # two clients wait on slow answers, holding both slots
+            parts = urlsplit(url)
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            conn.request("GET", parts.path)
+            conns.append(conn)
+        deadline = time.monotonic() + 5
+        while len(site.fault_log) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        status, headers, _ = fetch(site.url(site.site.articles_of("millbrook")[2]))
+        assert status == 503 and time.monotonic() - started < 2, "a third slow answer is refused at once"
+        assert [o for *_, o in site.fault_log] == ["slow", "slow", "shed"]
+        assert fetch(site.base_urls["eastmere"] + "/")[0] == 200, "other publishers keep answering"
+    finally:
+        started = time.monotonic()
+        site.stop()
+    assert time.monotonic() - started < 5, "stopping wakes the held handlers"
+    assert [c.getresponse().status for c in conns] == [200, 200], "they answer when woken"
+    for conn in conns:
+        conn.close()
+    assert {t.ident for t in threading.enumerate()} <= before, "no handler outlives the site"
