@@ -22,6 +22,8 @@ RETRY_DELAY = timedelta(seconds=float(os.environ.get("NEWS_RETRY_DELAY_SECONDS",
 # above both, with room for fetching earlier days' indexes and staging and publishing the raw partition.
 CRAWL_TIMEOUT = timedelta(seconds=float(os.environ.get("NEWS_CRAWL_TIMEOUT_SECONDS") or "3600"))
 CRAWL_TASK_TIMEOUT = CRAWL_TIMEOUT + timedelta(hours=1)
+# Bounds the crawls running at once over all sources and runs; each site's own politeness lives in its crawl.
+CRAWL_POOL = os.environ.get("NEWS_CRAWL_POOL") or "default_pool"
 
 
 def _window() -> tuple[date, date]:
@@ -67,7 +69,7 @@ def list_sources() -> list[str]:
     return configured(get_current_context()["params"]["sources"] or None)
 
 
-@task(execution_timeout=CRAWL_TASK_TIMEOUT)
+@task(execution_timeout=CRAWL_TASK_TIMEOUT, pool=CRAWL_POOL)
 def crawl(source: str) -> dict:
     from ingest import pipeline
 

@@ -22,17 +22,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     anchor = args.anchor or datetime.now(UTC).date()
-    with DemoSite(anchor, host_prefix=args.host_prefix) as demo:
-        print(f"demo site for anchor {anchor.isoformat()}:", flush=True)
-        for pub in demo.site.publishers:
-            print(f"  {pub.name:<12} {demo.base_urls[pub.name]}/  ({pub.title})", flush=True)
-        if args.sources_out:
-            print(f"sources written to {demo.write_sources(args.sources_out)}", flush=True)
-        print("Ctrl-C to stop.", flush=True)
-        try:
+    try:  # Ctrl-C may come at any point once the site is up, even before the wait
+        with DemoSite(anchor, host_prefix=args.host_prefix) as demo:
+            print(f"demo site for anchor {anchor.isoformat()}:", flush=True)
+            for pub in demo.site.publishers:
+                print(f"  {pub.name:<12} {demo.base_urls[pub.name]}/  ({pub.title})", flush=True)
+            if args.sources_out:
+                print(f"sources written to {demo.write_sources(args.sources_out)}", flush=True)
+            print("Ctrl-C to stop.", flush=True)
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -78,3 +78,12 @@ def test_news_daily_has_data_intervals_and_mapped_groups():
     core = CoreTimetable("0 0 * * *", timezone="UTC")
     interval = core.infer_manual_data_interval(run_after=datetime(2026, 11, 20, tzinfo=UTC))
     assert (interval.start.date().isoformat(), interval.end.date().isoformat()) == ("2026-11-19", "2026-11-20")
+
+
+def test_crawl_pool_and_timeout_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("NEWS_CRAWL_POOL", "news_crawl")
+    monkeypatch.setenv("NEWS_CRAWL_TIMEOUT_SECONDS", "600")
+    dag = _load(next(p for p in DAGS if p.name == "news_daily.py")).news_daily_dag
+    crawl = dag.get_task("per_source.crawl")
+    assert crawl.pool == "news_crawl" and dag.get_task("per_source.clean").pool == "default_pool"
+    assert crawl.execution_timeout.total_seconds() > 600  # above the crawl's own bound, so it ends first
