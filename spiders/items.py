@@ -23,6 +23,8 @@ class PageItem:
     published: str | None = None
     fetched_at: str | None = None
     reason: str | None = None  # set for a reject: the item is indexed but not stored
+    # Where a stored page went. Only known once the capture writer has written it: it fills them in the
+    # page's index line, not on the item.
     warc_file: str | None = None
     warc_offset: int | None = None
     # Capture payload, for the WARC records (never indexed).

@@ -1,22 +1,23 @@
-"""Item pipelines, one job each, in this order: window filter, dedup (spiders.dedup), WARC capture, index.
+"""Item pipelines, one job each, in this order: window filter, dedup (spiders.dedup), capture (WARC + index).
 
 A reject keeps flowing (with `reason` set) so the index records it; only stored pages reach the WARC.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
+import logging
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Self
+from typing import Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from spiders.dates import day_start, parse_date
 from spiders.items import PageItem
-from spiders.warc import RollingWarcWriter
+from spiders.warc import GZIP_LEVEL, CaptureWriter, page_records, warc_date
+
+logger = logging.getLogger(__name__)
 
 
 def _out_dir(crawler: Crawler) -> Path:
@@ -56,56 +57,53 @@ class WindowFilterPipeline:
         return item
 
 
-class WarcCapturePipeline:
-    """Writes kept pages to size-bounded gzip WARC files and records where each one went."""
+class CapturePipeline:
+    """Stored pages to size-bounded gzip WARC files, and one line per URL seen to `index.jsonl.gz`.
 
-    def __init__(self, crawler: Crawler, folder: Path, max_bytes: int) -> None:
-        self.stats = crawler.stats
-        self.writer = RollingWarcWriter(folder, max_bytes)
+    The records are built here and handed to a `CaptureWriter`, which writes them, then the page's index
+    line with its exact file and offset, in order (large pages on its writer thread). Rejects are counted
+    by reason and indexed. A page or line that could not be written, and a failure to close the files,
+    count as rejected with `capture_error`, so the crawl summary shows them; the log has the errors.
+    """
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("NEWS_CAPTURE_ENABLED", True):
-            raise NotConfigured("capture off")
-        return cls(crawler, _out_dir(crawler), crawler.settings.getint("NEWS_WARC_MAX_BYTES"))
-
-    def process_item(self, item: PageItem) -> PageItem:
-        if item.reason:
-            return item
-        item.warc_file, item.warc_offset = self.writer.write(item)
-        self.stats.inc_value("news/stored")
-        self.stats.inc_value("news/bytes", len(item.body))
-        return item
-
-    def close_spider(self) -> None:
-        self.writer.close()
-        self.stats.set_value("news/warc_files", list(self.writer.files))
-
-
-class IndexPipeline:
-    """One JSON line per URL seen in `index.jsonl.gz`; counts rejects by reason."""
-
-    def __init__(self, crawler: Crawler, path: Path) -> None:
-        self.stats, self.path = crawler.stats, path
-        self._fh: IO[str] | None = None
+    def __init__(self, crawler: Crawler, writer: CaptureWriter) -> None:
+        self.stats, self.writer = crawler.stats, writer
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("NEWS_CAPTURE_ENABLED", True):
+        s = crawler.settings
+        if not s.getbool("NEWS_CAPTURE_ENABLED", True):
             raise NotConfigured("capture off")
-        return cls(crawler, _out_dir(crawler) / "index.jsonl.gz")
-
-    def open_spider(self) -> None:
-        self._fh = gzip.open(self.path, "wt", encoding="utf-8")
+        folder = _out_dir(crawler)
+        writer = CaptureWriter(
+            folder,
+            s.getint("NEWS_WARC_MAX_BYTES"),
+            folder / "index.jsonl.gz",
+            level=s.getint("NEWS_WARC_GZIP_LEVEL", GZIP_LEVEL),
+            thread=s.getbool("NEWS_CAPTURE_THREAD", True),
+            thread_from=s.getint("NEWS_CAPTURE_THREAD_FROM", 32 << 10),
+            queue_bytes=s.getint("NEWS_CAPTURE_QUEUE_BYTES", 16 << 20),
+        )
+        return cls(crawler, writer)
 
     def process_item(self, item: PageItem) -> PageItem:
+        line = item.index_line()
         if item.reason:
             self.stats.inc_value(f"news/rejected/{item.reason}")
-        assert self._fh is not None
-        self._fh.write(json.dumps(item.index_line(), ensure_ascii=False) + "\n")
-        item.body = b""  # the page is captured; do not keep it alive in the scraper
+            self.writer.line(line)
+        else:
+            self.writer.page(line, page_records(item, item.fetched_at or warc_date()), len(item.body))
+            self.stats.inc_value("news/stored")
+            self.stats.inc_value("news/bytes", len(item.body))
+        item.body = b""  # captured (or not to be): do not keep it alive in the scraper
         return item
 
     def close_spider(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
+        writer = self.writer
+        writer.close()
+        self.stats.set_value("news/warc_files", list(writer.warc.files))
+        if failed := writer.failed + writer.close_errors:
+            self.stats.inc_value("news/stored", -writer.failed_pages)
+            self.stats.inc_value("news/bytes", -writer.failed_bytes)
+            self.stats.inc_value("news/rejected/capture_error", failed)
+            logger.error("capture: %d write error(s), see above; counted as rejected/capture_error", failed)
