@@ -8,10 +8,11 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CLEANER_VERSION = "0.1.0"
+CLEANER_VERSION = "0.1.1"
 LAYERS = ("structure", "text", "repeat")
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_WORD_RUN = re.compile(r"[^\W_]+")  # what _NON_WORD separates
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Article:
 def normalise(text: str) -> str:
     """Case-, accent-form- and punctuation-insensitive form used for hashing and comparisons."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_NON_WORD.sub(" ", text).split())
+    return " ".join(_WORD_RUN.findall(text))  # == " ".join(_NON_WORD.sub(" ", text).split())
 
 
 def fingerprint(text: str) -> str:

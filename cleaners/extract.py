@@ -1,4 +1,9 @@
-"""clean_html: decode -> parse -> structure layer -> trafilatura -> text layer -> repeats -> safeguard."""
+"""clean_html: decode -> parse -> structure layer -> metadata -> trafilatura -> text layer -> repeats -> safeguard.
+
+The page is parsed once. trafilatura works on that tree in place (its public entry points copy
+the tree they are given, and again for a retry), and metadata comes from `meta.py`, which looks
+only for the fields an `Article` has.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,18 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
-import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from .appeals import strip_paragraphs
 from .article import Article, Removal, clip, fingerprint, normalise
-from .decode import MAX_BYTES, DecodeError, decode_html
+from .cascade import first_pass, recall_gives_same, recall_pass
+from .decode import MAX_BYTES, DecodeError, decode_html, parse_html
+from .meta import extract_meta
 from .repeats import BoilerplateState, split_repeats
 from .structure import prune
 from .tidy import tidy
@@ -27,13 +33,6 @@ FALLBACK_PAGE_SHARE = 0.5  # ...covering less than this share of the page text g
 FALLBACK_GAIN = 1.3  # the retry is kept when it is this much longer
 MIN_TEXT = 40  # fewer extracted characters than this is a menu or a stub, not an article
 MAX_REMOVED_SHARE = 0.7  # safeguard: text+repeat layers may remove at most this share of the article
-
-# trafilatura settings, chosen on the benchmarks (see bench/README.md)
-TRAFILATURA_OPTIONS: dict[str, Any] = {
-    "include_comments": False,
-    "include_tables": True,
-    "with_metadata": True,
-}
 
 
 @dataclass
@@ -73,34 +72,18 @@ def resolve_rules(source: str | Mapping | None) -> Mapping[str, Any]:
     return dict(getattr(source, "cleaning", None) or {})  # a Source object
 
 
-_LANG = re.compile(r"^[A-Za-z]{2,3}")
 _TAG = re.compile(r"<(?:p|div|article|section|main|span|h[1-6]|ul|ol|table|blockquote)\b", re.IGNORECASE)
 
 
-def _metadata(doc: Any, tree: HtmlElement, url: str | None) -> dict[str, Any]:
-    lang = tree.get("lang") or tree.get("xml:lang") or ""
-    m = _LANG.match(lang.strip())
-    canon = tree.xpath("//head/link[@rel='canonical']/@href")
-    authors = [a.strip() for a in re.split(r";|\band\b", getattr(doc, "author", None) or "") if a.strip()]
-    return {
-        "url": url,
-        "title": getattr(doc, "title", None),
-        "authors": authors,
-        "published_at": getattr(doc, "date", None),
-        "language": m.group(0).lower() if m else getattr(doc, "language", None),
-        "site_name": getattr(doc, "sitename", None),
-        "canonical_url": canon[0].strip() if canon else None,
-    }
-
-
+_HEAD_TITLES = etree.XPath("//head/title/text() | //head/meta[@property='og:title']/@content")
+_H1 = etree.XPath("//h1")
 _TITLE_SEP = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
 
 
 def _headlines(tree: HtmlElement, title: str | None) -> set[str]:
     """Normalised forms the page's headline takes: metadata title, <title> parts, og:title, <h1>."""
-    cands = [title or ""]
-    cands += tree.xpath("//head/title/text()") + tree.xpath("//head/meta[@property='og:title']/@content")
-    cands += [" ".join(h.text_content().split()) for h in tree.xpath("//h1")[:3]]
+    cands = [title or "", *_HEAD_TITLES(tree)]
+    cands += [" ".join(h.text_content().split()) for h in _H1(tree)[:3]]
     out = set()
     for c in cands:
         out.add(normalise(c))
@@ -113,29 +96,20 @@ def _text_len(doc: Any) -> int:
     return len((getattr(doc, "text", None) or "").strip())
 
 
-def _date_params() -> dict[str, Any]:
-    # the non-extensive date search skips free-text date parsing, the slowest part of metadata
-    return {"original_date": True, "extensive_search": False, "max_date": date.today().isoformat()}
-
-
-def _recall_fallback(doc: Any, tree: HtmlElement, url: str | None, page_len: int) -> Any:
+def _recall_fallback(doc: Any, tree: HtmlElement, url: str | None, page_len: int, values: list | None = None) -> Any:
     """Under-extraction guard: when the result covers little of the page, retry in recall mode.
 
     `page_len` is the visible text length of the page (computed by the structure layer anyway).
+    Most of these retries would return the very same text; `recall_gives_same` tells so from how
+    the first pass went, and then the retry is not run (three retries in four on the benchmark pages).
     """
     n = _text_len(doc)
     if n >= FALLBACK_MAX_CHARS or (n >= MIN_TEXT and n >= FALLBACK_PAGE_SHARE * page_len):
         return doc
-    # fast: no external-extractor comparison (measured: same quality, half the cost); metadata
-    # only when the first pass produced none
-    options = {**TRAFILATURA_OPTIONS, "with_metadata": doc is None}
-    retry = trafilatura.bare_extraction(
-        tree, url=url, favor_recall=True, fast=True, date_extraction_params=_date_params(), **options
-    )
-    if _text_len(retry) <= FALLBACK_GAIN * max(n, 1):
+    if recall_gives_same(doc, tree, values):
         return doc
-    if doc is not None:  # keep the first pass's metadata, take the retry's text
-        doc.text = retry.text
+    retry = recall_pass(tree, url)
+    if _text_len(retry) <= FALLBACK_GAIN * max(n, 1):
         return doc
     return retry
 
@@ -160,7 +134,7 @@ def extract_paragraphs(
 
 
 def _extract(html: str | bytes, url: str | None, source: Any, encoding: str | None, art: Article) -> Draft:
-    if html is None or (isinstance(html, (bytes, str)) and not html.strip()):
+    if html is None or (isinstance(html, (bytes, str)) and (not html or html.isspace())):  # no copy of the page
         art.error = "empty document"
         return Draft(art)
     if isinstance(html, bytes):
@@ -171,13 +145,13 @@ def _extract(html: str | bytes, url: str | None, source: Any, encoding: str | No
     if len(html) > MAX_BYTES:
         art.error = f"too large: {len(html)} characters > {MAX_BYTES}"
         return Draft(art)
-    if not html.strip():
+    if not html or html.isspace():
         art.error = "empty document"
         return Draft(art)
     if "<" not in html[:10000] or "\x00" in html[:4096]:
         art.error = "not html"
         return Draft(art)
-    tree = load_html(html)
+    tree = parse_html(html)
     if tree is None and _TAG.search(html):
         # a bare fragment ("<div>…</div>"): trafilatura wants a whole document
         tree = load_html(f"<html><body>{html}</body></html>")
@@ -186,18 +160,18 @@ def _extract(html: str | bytes, url: str | None, source: Any, encoding: str | No
         return Draft(art)
     pruned = prune(tree, resolve_rules(source))
     removed = pruned.removed
-    doc = trafilatura.bare_extraction(tree, url=url, date_extraction_params=_date_params(), **TRAFILATURA_OPTIONS)
-    doc = _recall_fallback(doc, tree, url, pruned.page_len)
-    if doc is None or len((getattr(doc, "text", None) or "").strip()) < MIN_TEXT:
-        meta = _metadata(doc, tree, url)
-        art = Article(**meta, removed=removed, error="no article found")
-        return Draft(art)
-    art = Article(**_metadata(doc, tree, url), removed=removed)
+    # read before trafilatura prunes the tree in place
+    meta = extract_meta(tree, url, pruned.values, pruned._gone)
+    heads = _headlines(tree, meta.title)
+    doc = first_pass(tree, url)
+    doc = _recall_fallback(doc, tree, url, pruned.page_len, pruned.values)
+    if doc is None or _text_len(doc) < MIN_TEXT:
+        return Draft(Article(url=url, **meta.fields(), removed=removed, error="no article found"))
+    art = Article(url=url, **meta.fields(), removed=removed)
     paragraphs = [" ".join(line.split()) for line in doc.text.split("\n")]
     paragraphs = [p for p in paragraphs if p]
     paragraphs, tidied = tidy(paragraphs)
     art.removed.extend(tidied)
-    heads = _headlines(tree, art.title)
     for i in range(min(2, len(paragraphs) - 1)):
         p = paragraphs[i]
         if normalise(p) in heads or (len(p) < 200 and normalise(_TITLE_SEP.split(p)[0]) in heads):

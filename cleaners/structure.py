@@ -19,6 +19,7 @@ from lxml.html import HtmlElement
 
 from .appeals import WEAK, is_appeal, score
 from .article import Removal, clip
+from .attrs import attr_values, elements_with
 
 # A short container with one of these tokens is an appeal whatever its text says.
 STRONG_TOKENS = frozenset(
@@ -32,6 +33,8 @@ WEAK_TOKENS = frozenset(
 )
 APPEAL_TOKENS = STRONG_TOKENS | WEAK_TOKENS
 _ATTRS = ("class", "id", "role", "aria-label", "aria-labelledby", "data-component", "data-testid", "data-module")
+# by_tokens scans these on the whole page; itemprop and rel are for meta.extract_author
+SCAN_ATTRS = (*_ATTRS, "itemprop", "rel")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SPLIT = re.compile(r"[^a-z0-9]+")
 _PROTECTED_TAGS = frozenset({"html", "body", "main", "article", "head"})
@@ -66,12 +69,10 @@ _VISIBLE_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style o
 
 _HIDDEN_TAGS = ("script", "style", "template")
 _NORM_LEN = etree.XPath("string-length(normalize-space(.))")
-_ATTR_VALUES = etree.XPath(" | ".join(f".//@{a}" for a in _ATTRS))
-# substring prefilter for attribute values; the token match decides
-_ATTR_HINT = re.compile(
-    r"donat|donor|member|paywall|paygate|regwall|subscri|newsletter|sign|support|fundrais|spende|abo|contribut"
-    r"|join|promo|cta|modal|remind|appeal",
-    re.IGNORECASE,
+# substring prefilter for attribute values (lower-cased); the token match decides
+_ATTR_HINTS = tuple(
+    "donat donor member paywall paygate regwall subscri newsletter sign support fundrais spende abo contribut"
+    " join promo cta modal remind appeal".split()
 )
 
 
@@ -94,12 +95,16 @@ def _text_len(el: HtmlElement) -> int:
     return max(n, 0)
 
 
+_HAS_MAIN = etree.XPath("boolean(.//h1|.//article|.//*[@itemprop='articleBody'])")
+_EMAIL_INPUTS = etree.XPath(".//input[@type='email']")
+
+
 def _protected(el: HtmlElement) -> bool:
     if el.tag in _PROTECTED_TAGS:
         return True
     if el.get("itemprop") == "articleBody":
         return True
-    return bool(el.xpath(".//h1|.//article|.//*[@itemprop='articleBody']"))
+    return _HAS_MAIN(el)
 
 
 def _appeal_share(text: str) -> float:
@@ -125,18 +130,28 @@ _BUTTON_HINT = re.compile(
 )
 
 
-def _cta_text(el: HtmlElement) -> bool:
-    label = el.get("value") if el.tag == "input" else el.text_content()
-    label = " ".join((label or el.get("aria-label") or "").split())
+def _button_label(label: str) -> bool:
+    label = " ".join(label.split())
     if not (0 < len(label) <= 40) or not _BUTTON_HINT.search(label):
         return False
     return is_appeal(label) == "appeal:button"
+
+
+_button_label_cached = lru_cache(maxsize=4096)(_button_label)  # menus repeat from page to page
+
+
+def _cta_text(el: HtmlElement) -> bool:
+    label = el.get("value") if el.tag == "input" else el.text_content()
+    label = label or el.get("aria-label") or ""
+    return _button_label_cached(label) if len(label) <= 200 else _button_label(label)
 
 
 class Pruner:
     """Collects removals for one page; `page_len` is the text length of the whole body."""
 
     def __init__(self, tree: HtmlElement) -> None:
+        self.tree = tree
+        self.values: list | None = None  # attr_values(tree, SCAN_ATTRS), set by by_tokens
         body = tree.find(".//body")
         self.root = body if body is not None else tree
         self.page_len = max(1, _text_len(self.root))
@@ -174,13 +189,13 @@ class Pruner:
         return text
 
     def by_tokens(self) -> None:
-        candidates: dict[HtmlElement, None] = {}  # document order, each element once
-        for value in _ATTR_VALUES(self.root):
-            if _ATTR_HINT.search(value):
-                candidates[value.getparent()] = None
-        for el in candidates:
+        # one attribute scan of the whole page, kept for the metadata's author search
+        self.values = attr_values(self.tree, SCAN_ATTRS)
+        for el in elements_with(self.tree, SCAN_ATTRS, _ATTR_HINTS, fold=True, values=self.values):
             if not isinstance(el, HtmlElement) or el.getparent() is None or self._gone(el):
                 continue
+            if el is not self.root and self.root not in el.iterancestors():
+                continue  # <head>
             hit = _matching_token(el)
             if hit is None:
                 continue
@@ -191,8 +206,17 @@ class Pruner:
             self._drop(el, f"structure:token:{hit}", text)
 
     def by_heading_cta(self) -> None:
+        check = _button_label_cached
         for btn in list(self.root.iter(*_CTA_TAGS)):
-            if btn.getparent() is None or not _cta_text(btn) or self._gone(btn):
+            # _cta_text(btn), inlined: this loop sees every link of the page
+            if btn.tag == "input":
+                label = btn.get("value")
+            else:  # the text_content() of an element without children is its text
+                label = btn.text if len(btn) == 0 else btn.text_content()
+            label = label or btn.get("aria-label") or ""
+            if not (check(label) if len(label) <= 200 else _button_label(label)):
+                continue
+            if btn.getparent() is None or self._gone(btn):
                 continue
             container = btn.getparent()
             for _ in range(4):
@@ -208,7 +232,7 @@ class Pruner:
                 container = container.getparent()
 
     def by_email_form(self) -> None:
-        for inp in list(self.root.xpath(".//input[@type='email']")):
+        for inp in _EMAIL_INPUTS(self.root):
             form = next((a for a in inp.iterancestors() if a.tag == "form"), None)
             target = form if form is not None else inp.getparent()
             if target is None or target.getparent() is None or self._gone(target):

@@ -47,6 +47,12 @@ DISCLOSURE = re.compile(
 )
 
 
+def _maybe_disclosure(p: str) -> bool:
+    """Every DISCLOSURE alternative contains one of these words (cheap test first)."""
+    low = p.lower()
+    return "disclosure" in low or "affiliate" in low or "commission" in low
+
+
 def tidy(paragraphs: list[str]) -> tuple[list[str], list[Removal]]:
     kept: list[str] = []
     removed: list[Removal] = []
@@ -57,7 +63,7 @@ def tidy(paragraphs: list[str]) -> tuple[list[str], list[Removal]]:
         if len(p) <= 120 and META_LINE.match(p):
             removed.append(Removal(clip(p), "structure:meta-line", "structure"))
             continue
-        if len(p) <= 400 and DISCLOSURE.search(p):
+        if len(p) <= 400 and _maybe_disclosure(p) and DISCLOSURE.search(p):
             removed.append(Removal(clip(p), "structure:disclosure", "structure"))
             continue
         kept.append(p)

@@ -1,0 +1,275 @@
+"""The fast paths of the cleaner give what the slow originals give.
+
+Cleaning avoids some of trafilatura's costs (copies of the page, EXSLT regular expressions in
+XPath, a regex scan of the whole page, per-character loops) and scores paragraphs without
+running every pattern. Each replacement is checked here against the original on small pages
+that exercise its branches.
+"""
+
+from __future__ import annotations
+
+from copy import copy
+from pathlib import Path
+
+import pytest
+import trafilatura
+from lxml import etree
+from trafilatura.baseline import html2txt
+from trafilatura.metadata import examine_meta, extract_meta_json, extract_metadata
+from trafilatura.metadata import extract_author as traf_extract_author
+from trafilatura.utils import load_html
+from trafilatura.xpaths import RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH
+
+from cleaners import appeals, attrs, cascade, meta
+from cleaners.article import normalise
+from cleaners.decode import parse_html
+
+DATA = Path(__file__).parent / "data" / "cleaners"
+ARTICLE = (DATA / "article.html").read_text(encoding="utf-8")
+PARAS = [
+    "The Norvale city council voted seven to two on Tuesday to build a second bridge across the Alder River.",
+    "Council member Ruth Abara said the vote would relieve traffic on the Main Street bridge.",
+    "Engineers will begin soil surveys in June, and the city expects to choose a construction firm soon.",
+    "Residents packed the hall for three hours of public comment before the vote was taken.",
+]
+
+
+def _page(body: str, head: str = "") -> str:
+    return f"<html lang='en'><head><title>Bridge vote | Ledger</title>{head}</head><body>{body}</body></html>"
+
+
+ARTICLE_BODY = "<article><h1>Bridge vote</h1>" + "".join(f"<p>{p}</p>" for p in PARAS * 3) + "</article>"
+PRUNE_CASES = [
+    '<div id="comments">x</div>',
+    '<div id="Comments-area">x</div>',
+    '<div id="commentary">kept</div>',
+    '<section id="comol-1">x</section>',
+    '<div id="disqus_thread">x</div>',
+    '<div class="comment-list">x</div>',
+    '<div class="Commentary">kept</div>',
+    '<div class="post-comments wide">x</div>',
+    '<ul class="article-comments"><li>x</li></ul>',
+    '<ol id="dsq-comments"><li>kept: ol needs the short id list</li></ol>',
+    '<ul id="commentlist"><li>x</li></ul>',
+    '<details class="comments">x</details>',
+    '<div class="mvp-post-add-box"><h1>other story</h1></div>',
+    '<aside id="infinite-scroll">more</aside>',
+    '<div class="infinitescroll"><h1>kept: holds a headline</h1></div>',
+    '<section class="x elementor-share-buttons">share</section>',
+]
+PAGES = [
+    _page(ARTICLE_BODY + "".join(PRUNE_CASES)),
+    _page(
+        "<div class='cookie-banner'>We use cookies</div><div id='CMPLZ-box'>consent</div><footer>foot</footer>"
+        "<div class='site-footer'>links</div><svg><text>icon</text></svg><script>var x = 1;</script>"
+        "<div class='notice--cookie'>n</div><div class='consent_manager'>m</div>" + ARTICLE_BODY
+    ),
+    _page("<div class='wrap'><p>" + " ".join(PARAS) + "</p><ul><li>one item</li><li>two items</li></ul></div>"),
+    _page("<div><p>Short.</p></div>"),
+    ARTICLE,
+]
+
+
+@pytest.mark.parametrize("html", PAGES)
+def test_fast_prunes_select_what_trafilatura_selects(html: str) -> None:
+    tree = load_html(html)
+    for slow, fast in (
+        (RAW_TREE_PRUNE_XPATH, cascade.RAW_TREE_PRUNE),
+        (REMOVE_COMMENTS_AND_LISTS_XPATH, cascade.REMOVE_COMMENTS_AND_LISTS),
+    ):
+        for a, b in zip(slow, fast, strict=True):
+            assert a(tree) == b(tree)
+
+
+@pytest.mark.parametrize("html", PAGES)
+def test_cascade_equals_bare_extraction(html: str) -> None:
+    assert cascade.IN_PLACE, "trafilatura is not the pinned version: the in-place cascade is off"
+    for recall in (False, True):
+        tree = load_html(html)
+        if recall:  # the retry runs on the tree the first pass left
+            cascade.first_pass(tree, None)
+            ref = trafilatura.bare_extraction(copy(tree), favor_recall=True, fast=True, **cascade.TRAFILATURA_OPTIONS)
+            ours = cascade.recall_pass(tree, None)
+        else:
+            ref = trafilatura.bare_extraction(copy(tree), **cascade.TRAFILATURA_OPTIONS)
+            ours = cascade.first_pass(tree, None)
+        assert (ref.text if ref else None) == (ours.text if ours else None)
+
+
+@pytest.mark.parametrize("html", PAGES)
+def test_page_text_len_is_html2txt_length(html: str) -> None:
+    tree = load_html(html)
+    assert cascade.page_text_len(tree) == len(html2txt(tree))
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        *PAGES,
+        "<!DOCTYPE html PUBLIC '-//W3C//DTD XHTML 1.0//EN' 'http://x/y'/>\n<html><body><p>a</p></body></html>",
+        "<html lang='en'/>\n<body><p>x</p></body>",
+        "<html><body><p>a\x01b\x0bc\ufffe</p></body></html>",
+        "<?xml version='1.0' encoding='utf-8'?><html><body><p>x</p></body></html>",
+        "<p>a fragment</p>",
+        "plain text",
+    ],
+)
+def test_parse_html_is_load_html(html: str) -> None:
+    a, b = load_html(html), parse_html(html)
+    assert (a is None) == (b is None)
+    if a is not None:
+        assert etree.tostring(a.getroottree()) == etree.tostring(b.getroottree())
+
+
+AUTHOR_PAGES = [
+    _page("<div class='byline'>By <a rel='author' href='/a'>Jane Ortiz</a></div>" + ARTICLE_BODY),
+    _page("<p class='AuthorName'>Max <span class='print'>PRINT</span>Mustermann</p>" + ARTICLE_BODY),
+    _page("<div class='sidebar'><span class='author'>Not Her</span></div><span class='post-author'>Ana Ruiz</span>"),
+    _page("<div id='authorbox'>Written by <time>May 1</time> Lee Chan</div>"),
+    _page("<span class='writer'>Kim Park</span><h3 class='byline'>x</h3>", head="<link rel='author' href='/k'>"),
+    _page("<div data-component='Byline'>Sam Stone and Alex Grey</div>"),
+    _page(ARTICLE_BODY),
+    ARTICLE,
+]
+
+
+@pytest.mark.parametrize("html", AUTHOR_PAGES)
+def test_author_search_matches_trafilatura(html: str) -> None:
+    tree = load_html(html)
+    assert meta.extract_author(tree) == traf_extract_author(tree)
+
+
+JSON_LD = [
+    '{"@type": "NewsArticle", "headline": "Bridge\\u00a0vote", "author": {"name": "Jane &amp; Joe"},\n'
+    '  "datePublished": "2024-03-05", "publisher": {"name": "Ledger"}}',
+    '{"@graph": [{"@type": "Article", "name": "x\\ud83d\\ude00 y\\n\\t"}]}',
+    '{"@type": "Article", "headline": "unterminated',
+]
+
+
+@pytest.mark.parametrize("ld", JSON_LD)
+def test_json_ld_reading_matches_trafilatura(ld: str) -> None:
+    tree = load_html(_page(ARTICLE_BODY, head=f'<script type="application/ld+json">{ld}</script>'))
+
+    def fields(doc: object) -> dict:
+        return {k: v for k, v in doc.as_dict().items() if isinstance(v, str | list | type(None))}
+
+    assert fields(meta._meta_json(tree, examine_meta(tree))) == fields(extract_meta_json(tree, examine_meta(tree)))
+
+
+@pytest.mark.parametrize("html", [*AUTHOR_PAGES, *PAGES[:2]])
+def test_metadata_fields_match_trafilatura(html: str) -> None:
+    tree = load_html(html)
+    ref = extract_metadata(copy(tree), None, meta.date_params())
+    ours = meta.extract_meta(tree, None)
+    assert ours.title == ref.title and ours.published_at == ref.date and ours.site_name == ref.sitename
+    assert ours.authors == [a.strip() for a in __import__("re").split(r";|\band\b", ref.author or "") if a.strip()]
+
+
+def _reference_score(p: str) -> tuple[int, str | None, bool, bool]:
+    """appeals.score as it was written: every pattern searched in full."""
+    A = appeals
+    s = p.strip()
+    if not s:
+        return 0, None, False, False
+    if len(s) <= 40 and A._dismiss_key(s) in A._DISMISS_KEYS:
+        return A.THRESHOLD, "appeal:dismiss", False, True
+    opener = len(s) <= 100 and bool(A.OPENER.search(s))
+    cta = A.CTA.search(s) is not None
+    imp = A.IMPERATIVE.search(s) is not None
+    money = A._DIGIT.search(s) is not None and A.MONEY_PERIOD.search(s) is not None
+    own = A.FIRST_PLURAL.search(s) is not None
+    total = 3 * cta + (2 if own else 1) * imp + (2 if own else 0) * money
+    total += bool(A.SECOND_PERSON.search(s)) + own + bool(A.TOPIC.search(s))
+    if A.REPORTED.search(s):
+        total -= 2
+    if len(s) > 600:
+        total -= 1 if len(s) <= 1000 else 2
+    if opener and total < A.WEAK:
+        total = A.WEAK
+    words = len(s.split())
+    if (words <= 4 and (cta or imp)) or (words <= 6 and cta and total >= A.THRESHOLD - 1):
+        return max(total, A.THRESHOLD), "appeal:button", opener, False
+    rule = None
+    if total >= A.THRESHOLD:
+        rule = "appeal:money-per-period" if money else "appeal:call-to-action" if cta else "appeal:second-person"
+    return total, rule, opener, False
+
+
+SCORED = [
+    *PARAS,
+    "If you value independent journalism, please support us with a donation today. Every contribution helps.",
+    "Sign up for our newsletter to get the best stories in your inbox every morning.",
+    "Become a member for just $5 a month and read without ads.",
+    "Subscribe now",
+    "Donate",
+    "Not now",
+    "Close",
+    "Dear readers,",
+    "A message from the editor:",
+    "We need your help. Join us today.",
+    "Follow us on Twitter for updates.",
+    "Already a subscriber? Log in to read.",
+    "The charity said donations reached $2 million and it would announce totals in its newsletter.",
+    "Subscribers to the city's water service will pay $12 a month more from January, officials said.",
+    "US officials told reporters the plan was final.",
+    "Our reporters asked us about it.",
+    "Unterstützen Sie unabhängigen Journalismus: Schon mit 5 € im Monat helfen Sie uns, weiter zu berichten.",
+    "Jetzt spenden! Werden Sie Mitglied.",
+    "Die Stiftung teilte mit, die Spenden hätten zwei Millionen Euro erreicht.",
+    "Soutenez une rédaction indépendante : faites un don dès 5 € par mois.",
+    "Abonnez-vous. Rejoignez-nous.",
+    "Apóyanos con una aportación desde 5 € al mes y ayúdanos a seguir informando.",
+    "Únete hoy. Hazte socio.",
+    "Поддержите независимую журналистику: оформите подписку от 500 ₽ в месяц.",
+    "Подпишитесь на нашу рассылку.",
+    "Как сообщил фонд, пожертвования в прошлом году достигли двух миллионов рублей.",
+    "Your donation of 10 dollars per month keeps us going. Thank you, dear reader.",
+    "He said: «Aidez-nous» and left. Tvoje tvoja twoje.",
+    "Deine Unterstützung zählt. Unsere Arbeit, Ihre Hilfe: Wir brauchen Ihre Unterstützung.",
+    "Nuestro periodismo necesita tu apoyo; suscríbete al boletín.",
+    "Наш проект живёт благодаря вам. Твоя помощь важна.",
+    "x" * 700 + " subscribe to our newsletter",
+    "Membership and donations are down, according to the report.",
+    "Donaciones, aportaciones y suscripciones crecieron.",
+    "The app's donate button.",
+    "dona ahora",
+    "Chip in $5 today!",
+]
+
+
+@pytest.mark.parametrize("p", SCORED)
+def test_fast_score_equals_the_full_patterns(p: str) -> None:
+    for text in (p, p.upper(), p.lower(), f"  {p}  "):
+        sc = appeals.score(text)
+        assert (sc.score, sc.rule, sc.opener, sc.dismiss) == _reference_score(text), text
+        assert sc.reported == (appeals.REPORTED.search(text) is not None)
+        assert appeals._cta(text) == (appeals.CTA.search(text) is not None)
+
+
+def test_normalise_is_the_documented_form() -> None:
+    import re
+    import unicodedata
+
+    for text in [*SCORED, "a_b c__d", "x\u00a0y\u2028z", "ǅ ﬁ ½ İstanbul", "a\u200bb", "٣٤ — “quoted”"]:
+        ref = " ".join(re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", text).casefold()).split())
+        assert normalise(text) == ref
+
+
+def test_elements_with_finds_what_a_full_scan_finds() -> None:
+    tree = load_html(
+        _page(
+            "<div class='NewsletterBox'>a</div><p id='x' class='about'>b</p><span data-testid='SignUp'>c</span>"
+            "<div class='İx cta'>d</div><section aria-label='Support us'>e</section>"
+        )
+    )
+    names = ("class", "id", "data-testid", "aria-label")
+    needles = ("newsletter", "sign", "cta", "support")
+    scan = [
+        el
+        for el in tree.iter()
+        if isinstance(el.tag, str) and any(n in (el.get(a) or "").lower() for a in names for n in needles)
+    ]
+    assert attrs.elements_with(tree, names, needles, fold=True) == scan
+    assert attrs.any_contains(tree, names, needles, fold=True)
+    assert not attrs.any_contains(tree, names, ("paywall",), fold=True)
