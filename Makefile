@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
 
-.PHONY: demo test lint install lock bench clean
+.PHONY: demo test lint install lock bench bench-dag clean
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m ingest.demo
@@ -41,6 +41,10 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/clean_quality.py
 	$(BIN)/python bench/clean_speed.py
 	$(BIN)/python bench/crawl_speed.py
+
+# The whole DAG under Celery with 1 and 2 workers; needs PostgreSQL and Redis on 127.0.0.1 (about 10 min).
+bench-dag: $(VENV)/.installed
+	$(BIN)/python bench/dag_scale.py --repeat 2
 
 clean:
 	rm -rf .airflow .state
