@@ -292,21 +292,7 @@ def api(cluster: AirflowCluster, method: str, path: str, body: dict | None = Non
 
 
 def sql(cluster: AirflowCluster, query: str, params: tuple = ()) -> list[dict]:
-    import psycopg2
-    import psycopg2.extras
-    from sqlalchemy.engine import make_url
-
-    url = make_url(cluster.sql_alchemy_conn)
-    conn = psycopg2.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-        dbname=url.database, connect_timeout=10,
-    )  # fmt: skip
-    try:
-        with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(query, params)
-            return [dict(r) for r in cur.fetchall()]
-    finally:
-        conn.close()
+    return cluster.sql(query, params)
 
 
 def tries(cluster: AirflowCluster, run_id: str) -> list[dict]:

@@ -496,6 +496,24 @@ class AirflowCluster:
             raise ClusterError(f"{err}; runs now: {states}\n{self.logs_tail()}") from None
         return sorted(runs, key=lambda r: r["logical_date"] or r["run_after"])
 
+    def sql(self, query: str, params: tuple = ()) -> list[dict]:
+        """Rows of a query on this deployment's PostgreSQL metadata database, as dicts."""
+        import psycopg2
+        import psycopg2.extras
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.sql_alchemy_conn)
+        conn = psycopg2.connect(
+            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+            dbname=url.database, connect_timeout=10,
+        )  # fmt: skip
+        try:
+            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                cur.execute(query, params)
+                return [dict(r) for r in cur.fetchall()]
+        finally:
+            conn.close()
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self.cli_json("tasks", "states-for-dag-run", dag_id, run_id)
 

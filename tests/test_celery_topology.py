@@ -96,21 +96,7 @@ class Topology:
     # -- metadata DB (the task instances' Celery task ids are not in the CLI output) -----------------
 
     def sql(self, query: str, params: tuple = ()) -> list[dict]:
-        import psycopg2
-        import psycopg2.extras
-        from sqlalchemy.engine import make_url
-
-        url = make_url(self.cluster.sql_alchemy_conn)
-        conn = psycopg2.connect(
-            host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-            dbname=url.database, connect_timeout=10,
-        )  # fmt: skip
-        try:
-            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                cur.execute(query, params)
-                return [dict(r) for r in cur.fetchall()]
-        finally:
-            conn.close()
+        return self.cluster.sql(query, params)
 
     def tries(self, run_id: str) -> list[dict]:
         """Every try of every task instance of the run: earlier tries from the history table, then the current."""
