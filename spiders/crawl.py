@@ -165,8 +165,14 @@ def _effective(settings: dict[str, Any], source: str, sources_path: str | None) 
 
 
 def _setting(value: Any) -> str:
-    if isinstance(value, list | dict):
+    """A setting as `-s` text: dicts as JSON (Scrapy's getdict parses it), lists comma-joined (its getlist splits)."""
+    if isinstance(value, dict):
         return json.dumps(value)
+    if isinstance(value, list | tuple):
+        items = [str(v) for v in value]
+        if any("," in item for item in items):
+            raise ValueError(f"a list setting item cannot hold a comma on the command line: {items}")
+        return ",".join(items)
     return str(value)
 
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import weakref
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
 from scrapy.crawler import Crawler
-from scrapy.settings import BaseSettings
 
 from spiders.dates import parse_date
 from spiders.items import PageItem
 
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
+_BY_CRAWLER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class EarlierCaptures:
@@ -32,11 +33,14 @@ class EarlierCaptures:
         self.hashes: set[str] = set()
 
     @classmethod
-    def from_settings(cls, settings: BaseSettings) -> Self:
-        captures = cls()
-        for path in _paths(settings.get("NEWS_DEDUP_INDEXES")):
-            captures.load(Path(path))
-        return captures
+    def for_crawler(cls, crawler: Crawler) -> Self:
+        """The crawl's one instance: the spider and the dedup pipeline share it, so the indexes are read once."""
+        if crawler not in _BY_CRAWLER:
+            captures = cls()
+            for path in crawler.settings.getlist("NEWS_DEDUP_INDEXES"):
+                captures.load(Path(path))
+            _BY_CRAWLER[crawler] = captures
+        return _BY_CRAWLER[crawler]
 
     def load(self, index_path: Path) -> None:
         """Read one earlier `index.jsonl.gz`; only stored pages count, never rejects."""
@@ -66,13 +70,6 @@ class EarlierCaptures:
         return len(self.fetched)
 
 
-def _paths(value: str | list[str] | None) -> list[str]:
-    """A list setting, also when given on the command line as JSON (`-s NEWS_DEDUP_INDEXES='["a", "b"]'`)."""
-    if isinstance(value, str):
-        return json.loads(value) if value.lstrip().startswith("[") else [p for p in value.split(",") if p]
-    return list(value or [])
-
-
 class DedupPipeline:
     """Stores one page per canonical URL and per content hash, counting earlier days' content as stored."""
 
@@ -82,7 +79,7 @@ class DedupPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, EarlierCaptures.from_settings(crawler.settings))
+        return cls(crawler, EarlierCaptures.for_crawler(crawler))
 
     def process_item(self, item: PageItem) -> PageItem:
         if item.reason:

@@ -116,7 +116,7 @@ class NewsSpider(Spider):
         self._max_documents = s.getint("NEWS_MAX_DOCUMENTS")
         self._maxsize = s.getint("DOWNLOAD_MAXSIZE")
         self._index_skipped = s.getbool("NEWS_INDEX_OUT_OF_WINDOW")
-        self._earlier = EarlierCaptures.from_settings(s)
+        self._earlier = EarlierCaptures.for_crawler(crawler)
 
     # -- discovery documents -------------------------------------------------------------------------
 
