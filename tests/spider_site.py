@@ -51,6 +51,20 @@ def page(title: str, published: datetime | None = None, how: str = "meta", extra
     ).encode()
 
 
+def html(body: bytes) -> Resp:
+    return Resp(body=body, headers={"Content-Type": HTML})
+
+
+def sitemap(entries: list[tuple[str, datetime]]) -> Resp:
+    """A plain urlset of absolute URLs, each with its lastmod."""
+    rows = "".join(f"<url><loc>{url}</loc><lastmod>{when.isoformat()}</lastmod></url>" for url, when in entries)
+    body = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>'
+    return Resp(body=body.encode(), headers={"Content-Type": XML})
+
+
+ALLOW_ALL = Resp(body=b"User-agent: *\n", headers={"Content-Type": "text/plain"})
+
+
 class SpiderSite:
     """The routes are built for a chosen `day`; `base` is known once the server has started."""
 

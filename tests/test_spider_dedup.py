@@ -9,12 +9,13 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from spiders.crawl import run_crawl
-from tests.spider_site import HTML, XML, Resp, SpiderSite, page
+from tests.spider_site import ALLOW_ALL, SpiderSite, html, page, sitemap
 
 DAY1 = date(2025, 6, 2)
 DAY2 = DAY1 + timedelta(days=1)
@@ -26,23 +27,9 @@ def _at(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-def _urlset(base: str, entries: list[tuple[str, datetime]]) -> Resp:
-    rows = "".join(f"<url><loc>{base}{p}</loc><lastmod>{w.isoformat()}</lastmod></url>" for p, w in entries)
-    body = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>'
-    return Resp(body=body.encode(), headers={"Content-Type": XML})
-
-
-def _html(body: bytes) -> Resp:
-    return Resp(body=body, headers={"Content-Type": HTML})
-
-
 def _index(folder) -> dict[str, dict]:
     with gzip.open(folder / "index.jsonl.gz", "rt") as fh:
-        return {urlsplit_path(e["url"]): e for e in map(json.loads, fh)}
-
-
-def urlsplit_path(url: str) -> str:
-    return "/" + url.split("/", 3)[3]
+        return {urlsplit(e["url"]).path: e for e in map(json.loads, fh)}
 
 
 @pytest.fixture(scope="module")
@@ -51,28 +38,27 @@ def two_days(tmp_path_factory):
     with SpiderSite(DAY1) as site:
         b = site.base
         site.routes.clear()
-        site.routes["/robots.txt"] = Resp(body=b"User-agent: *\n", headers={"Content-Type": "text/plain"})
-        site.routes["/a/kept"] = _html(page("Kept", _at(DAY1, 8)))
-        site.routes["/a/edited"] = _html(page("Edited", _at(DAY1, 9)))
-        site.routes["/a/undated"] = _html(page("Undated"))  # no date on the page: its lastmod decides
-        site.routes["/a/fresh"] = _html(page("Fresh", _at(DAY2, 7)))
-        site.routes["/a/moved"] = _html(page("Undated"))  # day 1's undated page again, under a new URL
+        site.routes["/robots.txt"] = ALLOW_ALL
+        site.routes["/a/kept"] = html(page("Kept", _at(DAY1, 8)))
+        site.routes["/a/edited"] = html(page("Edited", _at(DAY1, 9)))
+        site.routes["/a/undated"] = html(page("Undated"))  # no date on the page: its lastmod decides
+        site.routes["/a/fresh"] = html(page("Fresh", _at(DAY2, 7)))
+        site.routes["/a/moved"] = html(page("Undated"))  # day 1's undated page again, under a new URL
         sources = tmp / "sources.yaml"
         entry = {"name": "daily", "sitemaps": [f"{b}/sitemap.xml"], "allowed_domains": ["127.0.0.1"]}
         sources.write_text(yaml.safe_dump({"sources": [entry]}))
 
-        site.routes["/sitemap.xml"] = _urlset(
-            b, [("/a/kept", _at(DAY1, 8)), ("/a/edited", _at(DAY1, 9)), ("/a/undated", _at(DAY1, 10))]
+        site.routes["/sitemap.xml"] = sitemap(
+            [(f"{b}/a/kept", _at(DAY1, 8)), (f"{b}/a/edited", _at(DAY1, 9)), (f"{b}/a/undated", _at(DAY1, 10))]
         )
         day1 = run_crawl("daily", DAY1, DAY2, tmp / "day1", str(sources), FAST, timeout=90)
         first_fetches = {p: len(site.requested(p)) for p in ("/a/kept", "/a/edited", "/a/undated")}
 
         # Day 2: the sitemap lists everything touched since; lastmod of `edited` is after day 1's capture.
         later = datetime.now(UTC) + timedelta(hours=1)
-        site.routes["/sitemap.xml"] = _urlset(
-            b,
-            [("/a/kept", _at(DAY2, 1)), ("/a/edited", later), ("/a/fresh", _at(DAY2, 7)),
-             ("/a/moved", _at(DAY2, 11))],
+        site.routes["/sitemap.xml"] = sitemap(
+            [(f"{b}/a/kept", _at(DAY2, 1)), (f"{b}/a/edited", later), (f"{b}/a/fresh", _at(DAY2, 7)),
+             (f"{b}/a/moved", _at(DAY2, 11))]
         )  # fmt: skip
         settings = {**FAST, "NEWS_DEDUP_INDEXES": [str(tmp / "day1" / "index.jsonl.gz")]}
         day2 = run_crawl("daily", DAY2, DAY2 + timedelta(days=1), tmp / "day2", str(sources), settings, timeout=90)

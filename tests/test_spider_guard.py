@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from spiders.crawl import run_crawl
-from tests.spider_site import HTML, XML, Resp, SpiderSite, page
+from tests.spider_site import ALLOW_ALL, Resp, SpiderSite, html, page, sitemap
 
 DAY = date(2025, 6, 2)
 FAST = {"NEWS_POLITE": False, "DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 0}
@@ -27,17 +27,13 @@ def test_internal_service_is_never_contacted(tmp_path):
     at = datetime(DAY.year, DAY.month, DAY.day, 9, tzinfo=UTC)
     with SpiderSite(DAY) as site, SpiderSite(DAY, host="127.0.0.9") as internal:
         internal.routes.clear()
-        internal.routes["/latest/meta-data/"] = Resp(body=page("Secret", at), headers={"Content-Type": HTML})
+        internal.routes["/latest/meta-data/"] = html(page("Secret", at))
         site.routes.clear()
-        site.routes["/robots.txt"] = Resp(body=b"User-agent: *\n", headers={"Content-Type": "text/plain"})
-        site.routes["/a/ok"] = Resp(body=page("Fine", at), headers={"Content-Type": HTML})
+        site.routes["/robots.txt"] = ALLOW_ALL
+        site.routes["/a/ok"] = html(page("Fine", at))
         site.routes["/a/hop"] = Resp(302, headers={"Location": f"{internal.base}/latest/meta-data/"})
         links = [f"{site.base}/a/ok", f"{site.base}/a/hop", f"{internal.base}/latest/meta-data/"]
-        rows = "".join(f"<url><loc>{u}</loc><lastmod>{at.isoformat()}</lastmod></url>" for u in links)
-        site.routes["/sitemap.xml"] = Resp(
-            body=f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>'.encode(),
-            headers={"Content-Type": XML},
-        )
+        site.routes["/sitemap.xml"] = sitemap([(u, at) for u in links])
         entry = {"name": "guarded", "sitemaps": [f"{site.base}/sitemap.xml"], "allowed_domains": ["127.0.0.1"]}
         sources = tmp_path / "sources.yaml"
         sources.write_text(yaml.safe_dump({"sources": [entry]}))

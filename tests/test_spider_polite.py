@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from spiders.crawl import run_crawl
-from tests.spider_site import HTML, XML, Resp, SpiderSite, page
+from tests.spider_site import ALLOW_ALL, SpiderSite, html, page, sitemap
 
 DAY = date(2025, 6, 2)
 ARTICLES = [f"/a/story-{i}" for i in range(5)]
@@ -19,14 +19,10 @@ pytestmark = pytest.mark.timeout(120)
 def _site(site: SpiderSite) -> None:
     at = datetime(DAY.year, DAY.month, DAY.day, 9, tzinfo=UTC)
     site.routes.clear()
-    site.routes["/robots.txt"] = Resp(body=b"User-agent: *\n", headers={"Content-Type": "text/plain"})
+    site.routes["/robots.txt"] = ALLOW_ALL
     for path in ARTICLES:
-        site.routes[path] = Resp(body=page(path, at), headers={"Content-Type": HTML})
-    rows = "".join(f"<url><loc>{site.base}{p}</loc><lastmod>{at.isoformat()}</lastmod></url>" for p in ARTICLES)
-    site.routes["/sitemap.xml"] = Resp(
-        body=f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>'.encode(),
-        headers={"Content-Type": XML},
-    )
+        site.routes[path] = html(page(path, at))
+    site.routes["/sitemap.xml"] = sitemap([(site.base + p, at) for p in ARTICLES])
 
 
 def _sources(tmp_path, site: SpiderSite, **extra) -> str:
