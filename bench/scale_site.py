@@ -37,6 +37,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from demo_site.server import stop_servers
+
 FEED_ITEMS = 40
 LAYOUTS = ("wordpress", "html5", "legacy")
 # politeness off for our own loopback servers (sources.yaml overrides of the spider's Scrapy settings)
@@ -743,12 +745,7 @@ class ScaleSite:
         return self
 
     def stop(self) -> None:
-        for server, thread in self._servers:
-            if thread.is_alive():
-                server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-        self._servers.clear()
+        stop_servers(self._servers)
 
     def __enter__(self) -> ScaleSite:
         return self.start()

@@ -107,6 +107,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # keep test and demo output quiet
 
 
+def stop_servers(servers: list[tuple[ThreadingHTTPServer, threading.Thread]]) -> None:
+    """Shut down and close each server, join its thread, and empty the list."""
+    for server, thread in servers:
+        if thread.is_alive():
+            server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    servers.clear()
+
+
 class DemoSite:
     """Runs every publisher of `build_site(anchor)` on its own loopback IP; use as a context manager.
 
@@ -223,12 +233,7 @@ class DemoSite:
 
     def stop(self) -> None:
         self._stopping.set()  # wakes every handler a slow fault holds back
-        for server, thread in self._servers:
-            if thread.is_alive():
-                server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-        self._servers.clear()
+        stop_servers(self._servers)
         with self._log_lock:
             held = list(self._held)
         for thread in held:  # they answer (to a client that has likely gone) and end: none outlives the site
