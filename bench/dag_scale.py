@@ -63,6 +63,11 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 1024 * 1024
 PORT_VAR = "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"  # the harness gives every worker its own: our worker tag
 SERVICES = {b"postgres", b"redis-server"}
+POLITENESS = {
+    "off": "politeness off (download_delay 0, autothrottle off, concurrency 16 per source)",
+    "default": "the project's default politeness (spiders/settings.py: AutoThrottle, download_delay 0.5 s, "
+    "2 requests at once per site)",
+}
 PSS_EVERY = 2.0  # seconds between PSS readings of a worker's tree (RSS is read at every sample)
 
 
@@ -154,11 +159,13 @@ class Sampler(threading.Thread):
         workers = {name: s for name, s in cluster.services.items() if name.startswith("worker-")}
         self.ports = {s.env[PORT_VAR]: name for name, s in workers.items()}
         self.roots = {
-            s.proc.pid: (name if name in workers else "control") for name, s in cluster.services.items() if s.proc
+            s.proc.pid: name if name in workers else f"control:{name}"
+            for name, s in cluster.services.items()
+            if s.proc
         }
         self.roots[os.getpid()] = "bench"
         self.marker = f"{MARKER}={cluster.id}".encode()
-        self.group: dict[int, str] = {}  # pid -> worker-N | control | bench | services
+        self.group: dict[int, str] = {}  # pid -> worker-N | control:<service> | bench | services
         self.ignored: set[int] = set()  # pids seen and found to be someone else's
         self.peaks: dict[str, Peak] = {name: Peak() for name in workers}
         self.samples = 0
@@ -197,7 +204,7 @@ class Sampler(threading.Thread):
         if self.marker not in env:
             return None
         port = next((item.split(b"=", 1)[1].decode() for item in env if item.startswith(PORT_VAR.encode() + b"=")), "")
-        return self.ports.get(port, "control")
+        return self.ports.get(port, "control:other")
 
     def scan(self) -> None:
         started = time.thread_time()
@@ -398,7 +405,7 @@ def run_once(
             f"  run {result.state} after {result.wall:.1f} s ({sampler.samples} /proc samples, "
             f"{sampler.scan_cpu:.1f} CPU-s spent sampling)"
         )
-        report_tasks(cluster, run_id, result, t0, end)
+        report_tasks(cluster, run_id, result, t0, end, args.timeline)
         check_s3(bucket, site, args.day, result)
         failed = result.state != "success"
     except (ClusterError, OSError, urllib.error.URLError) as exc:
@@ -480,7 +487,9 @@ def purge_broker(redis_url: str, queue: str) -> None:
         client.close()
 
 
-def report_tasks(cluster: AirflowCluster, run_id: str, result: RunResult, t0: datetime, end: datetime) -> None:
+def report_tasks(
+    cluster: AirflowCluster, run_id: str, result: RunResult, t0: datetime, end: datetime, timeline: bool = False
+) -> None:
     """Per stage: how many tries, how long; how many tasks ran at once; per worker: tries and time in tasks."""
     rows = tries(cluster, run_id)
     logs = worker_logs(cluster)
@@ -516,11 +525,57 @@ def report_tasks(cluster: AirflowCluster, run_id: str, result: RunResult, t0: da
         log(
             f"  tasks running at once over the wall time: {shares_text}; first task started {first:.1f} s after trigger"
         )
+    log_gaps(rows, logs)
+    if timeline:
+        log_timeline(rows, logs, t0)
     for row in rows:
         if row["try_number"] > 1 or row["state"] != "success":
             result.problems.append(
                 f"{row['task_id']}[{row['map_index']}] try {row['try_number']}: {row['state']}"
             )  # fmt: skip
+
+
+UPSTREAM = {"crawl": "list_sources", "clean": "crawl", "validate": "clean", "publish": "validate"}
+
+
+def log_gaps(rows: list[dict], logs: dict[str, str]) -> None:
+    """Where wall time goes between tasks: the scheduler's delay from an upstream's end to queueing its
+    downstream, and each worker's idle time between the end of one try and the start of its next."""
+    ends = {(r["task_id"].removeprefix("per_source."), r["map_index"]): r["end_date"] for r in rows}
+    delays = []
+    for r in rows:
+        up = UPSTREAM.get(r["task_id"].removeprefix("per_source."))
+        upstream_end = ends.get((up, r["map_index"])) or ends.get((up, -1)) if up else None
+        if upstream_end and r["queued_dttm"]:
+            delays.append((r["queued_dttm"] - upstream_end).total_seconds())
+    by_worker: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for r in rows:
+        worker = next((w for w, t in logs.items() if r["external_executor_id"] and r["external_executor_id"] in t), "?")
+        if r["start_date"] and r["end_date"]:
+            by_worker[worker].append((r["start_date"], r["end_date"]))
+    idle = []
+    for worker, spans in sorted(by_worker.items()):
+        spans.sort()
+        gaps = [(b[0] - a[1]).total_seconds() for a, b in zip(spans, spans[1:], strict=False)]
+        if gaps:
+            idle.append(f"{worker} {sum(gaps):.1f} s in {len(gaps)} gaps (median {statistics.median(gaps):.2f} s)")
+    if delays:
+        log(f"  upstream end -> downstream queued: median {statistics.median(delays):.2f} s, max {max(delays):.1f} s")
+    if idle:
+        log(f"  worker idle between its tries: {'; '.join(idle)}")
+
+
+def log_timeline(rows: list[dict], logs: dict[str, str], t0: datetime) -> None:
+    """Every try, in start order: worker, task, map index, and queued/start/end in seconds after the trigger."""
+
+    def at(when: datetime | None) -> str:
+        return f"{(when - t0).total_seconds():6.1f}" if when else "     -"
+
+    log("  timeline (s after trigger): worker task[map] queued start end")
+    for r in sorted(rows, key=lambda r: r["start_date"] or t0):
+        worker = next((w for w, t in logs.items() if r["external_executor_id"] and r["external_executor_id"] in t), "?")
+        task = f"{r['task_id'].removeprefix('per_source.')}[{r['map_index']}]"
+        log(f"    {worker:9} {task:14} {at(r['queued_dttm'])} {at(r['start_date'])} {at(r['end_date'])}")
 
 
 def check_s3(bucket: str, site: ScaleSite, day: date, result: RunResult) -> None:
@@ -613,7 +668,8 @@ def explain_missing(s3, bucket: str, source: str, day: date, missing: list[str])
 def print_summary(results: list[RunResult], args: argparse.Namespace) -> None:
     log("\n== summary")
     log(
-        f"  {args.sources} sources x {args.articles} articles on {args.day} (UTC); Celery worker = one "
+        f"  {args.sources} sources x {args.articles} articles on {args.day} (UTC), {POLITENESS[args.politeness]}; "
+        "Celery worker = one "
         f"`airflow celery worker --concurrency {args.concurrency}` process; retries {args.retries}"
     )
     log(
@@ -647,13 +703,15 @@ def print_summary(results: list[RunResult], args: argparse.Namespace) -> None:
             continue
         c = r.cpu
         workers_cpu = sum(v for k, v in c.items() if k.startswith("worker-"))
-        ours = workers_cpu + c.get("control", 0) + c.get("bench", 0)
+        control = {k.removeprefix("control:"): v for k, v in c.items() if k.startswith("control:")}
+        ours = workers_cpu + sum(control.values()) + c.get("bench", 0)
         other = c["machine_busy"] - ours - c.get("services", 0)
         per_worker = ", ".join(f"{k} {v:.0f}" for k, v in sorted(c.items()) if k.startswith("worker-"))
         log(
             f"    {r.name}: machine busy {c['machine_busy']:.0f} of {c['machine_total']:.0f} "
             f"({c['machine_busy'] / max(c['machine_total'], 1e-9):.0%}); workers {workers_cpu:.0f} ({per_worker}); "
-            f"Airflow control plane {c.get('control', 0):.0f}; "
+            f"Airflow control plane {sum(control.values()):.0f} "
+            f"({', '.join(f'{k} {v:.1f}' for k, v in sorted(control.items(), key=lambda kv: -kv[1]))}); "
             f"this process (site, S3, sampler) {c.get('bench', 0):.0f}; "
             f"PostgreSQL+Redis {c.get('services', 0):.0f}; other processes {other:.0f} "
             f"(= {other / (c['machine_total'] / (os.cpu_count() or 1)):.2f} cores on average)"
@@ -714,6 +772,14 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=1140.0, help="seconds for the whole benchmark")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds between start-up and trigger")
     parser.add_argument("--sample-interval", type=float, default=0.25, help="seconds between /proc samples")
+    parser.add_argument(
+        "--politeness",
+        choices=sorted(POLITENESS),
+        default="off",
+        help="off: no delays, the crawl is CPU-bound (default); default: the project's own politeness, as a "
+        "daily crawl runs (give --run-timeout 1800 --deadline 3600)",
+    )
+    parser.add_argument("--timeline", action="store_true", help="print every task try's queue, start and end times")
     parser.add_argument("--keep-state", action="store_true", help="keep a failed deployment's AIRFLOW_HOME")
     parser.add_argument(
         "--postgres-url",
@@ -746,14 +812,14 @@ def main() -> int:
         s3server = LocalS3().start()
         os.environ.update(s3server.env)  # the deployments copy os.environ: their tasks write to this endpoint
         site = ScaleSite(args.day, args.sources, args.articles, args.older).start()
-        sources = site.write_sources(tmp / "sources.yaml")
+        polite = args.politeness == "default"
+        sources = site.write_sources(tmp / "sources.yaml", {} if polite else None)
         sizes = sorted(site.page_sizes())
         log(
             f"site: {args.sources} publishers on {site.publishers[0].host}..{site.publishers[-1].host}, "
             f"{args.articles} articles each on {args.day} (+{args.older} older in the sitemaps), rendered in "
             f"{site.render_seconds:.1f} s; pages {sizes[0] / 1024:.0f}..{sizes[-1] / 1024:.0f} KiB "
-            f"(median {statistics.median(sizes) / 1024:.0f}); politeness off (download_delay 0, autothrottle off, "
-            f"concurrency 16 per source); S3 {s3server.endpoint}"
+            f"(median {statistics.median(sizes) / 1024:.0f}); {POLITENESS[args.politeness]}; S3 {s3server.endpoint}"
         )
         for round_ in range(1, args.repeat + 1):
             # ABBA order (1,2 then 2,1 ...): a load that drifts during the benchmark biases neither count
