@@ -8,7 +8,8 @@ cookie-banner XPath does the same for every element. Here the cascade
 comment-extraction branches, which cleaning never uses) runs on the tree itself, those XPaths
 are written with plain XPath 1.0 string functions (or tested on the few candidate elements), and
 `main_extractor.extract_content` is carried over so that the first pass can tell whether a
-recall-mode retry could change anything (`recall_gives_same`). Everything else is trafilatura's
+recall-mode retry could change anything (`recall_gives_same`); its main extractor is the one in
+`main_extractor.py` (trafilatura's, with cheaper XPath tests). Everything else is trafilatura's
 own code; with another trafilatura version the public API is used instead.
 `tests/test_cleaners_speed_parts.py` checks each replacement against trafilatura.
 """
@@ -23,7 +24,9 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
+from . import main_extractor
 from .attrs import any_contains, elements_with
+from .structure import first_body
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ try:
 
     IN_PLACE = (
         trafilatura.__version__ == "2.3.1"
+        and main_extractor.AVAILABLE
         and all(
             hasattr(_core, name)
             for name in (
@@ -133,7 +137,7 @@ def page_text_len(tree: HtmlElement) -> int:
     if _COOKIE is None:
         _COOKIE = _cookie_rx()
     tree = copy(tree)
-    body = tree.find(".//body")
+    body = first_body(tree)
     if body is None:
         body = tree
     doomed = _BASIC_CLEAN_TAGS(body)
@@ -166,7 +170,7 @@ def _extract_content(cleaned_tree: HtmlElement, opts: Any) -> tuple[Any, str, bo
     m = _main
     backup_tree = deepcopy(cleaned_tree)
     order = list(cleaned_tree.iter())
-    result_body, temp_text, potential_tags = m._extract(cleaned_tree, opts)
+    result_body, temp_text, potential_tags = main_extractor.extract(cleaned_tree, opts)
     wild = len(result_body) == 0 or len(temp_text) < opts.min_extracted_size
     if wild:
         consumed = {twin for elem, twin in zip(order, backup_tree.iter(), strict=True) if elem.tag == "done"}
@@ -270,7 +274,7 @@ def sequence(tree: HtmlElement, opts: Any, url: str | None) -> tuple[Any, str, b
         r_options.focus = "recall"
         r_text = j_text = ""
         try:
-            r_body, r_text = _core._recall_retry(tree, r_options, url)
+            r_body, r_text = _recall_retry(tree, r_options, url)
         except Exception as err:  # noqa: BLE001 - as trafilatura
             LOG.warning("recall retry failed: %s %s", err, url)
         if not opts.fast:
@@ -287,6 +291,15 @@ def sequence(tree: HtmlElement, opts: Any, url: str | None) -> tuple[Any, str, b
     return postbody, temp_text, own_unrescued
 
 
+def _recall_retry(tree: HtmlElement, opts: Any, url: str | None) -> tuple[Any, str]:
+    """core._recall_retry: cascade stages 1-2 in recall mode (with the extraction above)."""
+    cleaned_tree, cleaned_tree_backup = _core._prepare_tree(tree, opts, url)
+    body, text, _ = _extract_content(cleaned_tree, opts)
+    if not opts.fast:
+        body, text = _core.compare_extraction(cleaned_tree_backup, copy(tree), body, text, opts)
+    return body, text
+
+
 def _finish(body: Any, text: str, opts: Any, own_unrescued: bool = False) -> Result | None:
     """The checks and the text output of trafilatura.bare_extraction."""
     if opts.max_tree_size and len(body) > opts.max_tree_size:  # pragma: no cover - not set by default
@@ -301,6 +314,7 @@ def first_pass(tree: HtmlElement, url: str | None) -> Any:
     if not IN_PLACE:
         return trafilatura.bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
     opts = options(url)
+    main_extractor.new_page()
     try:
         body, text, own_unrescued = sequence(tree, opts, url)
     except (TypeError, ValueError):
@@ -315,7 +329,7 @@ def recall_pass(tree: HtmlElement, url: str | None) -> Any:
         return trafilatura.bare_extraction(tree, url=url, favor_recall=True, fast=True, **TRAFILATURA_OPTIONS)
     opts = options(url, recall=True)
     try:
-        body, text = _core._recall_retry(tree, opts, url)
+        body, text = _recall_retry(tree, opts, url)
         if len(text) < opts.min_extracted_size:  # the cascade's baseline rescue
             b_body, b_text, b_len = _core.baseline(tree)
             if b_len > len(text):

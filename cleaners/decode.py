@@ -106,6 +106,34 @@ def read_file(path: str) -> bytes:
     return data
 
 
+def _fast_parser() -> Any:
+    """trafilatura.utils.HTML_PARSER's settings and element classes, with the class chosen in C.
+
+    lxml.html's HtmlElementClassLookup is a Python method called for every element proxy lxml
+    creates (thousands per page, in cleaning and in trafilatura alike); a namespace lookup with a
+    default fallback picks the very same classes without calling into Python.
+    """
+    import trafilatura
+    from lxml import etree
+    from lxml import html as lh
+
+    if trafilatura.__version__ != "2.3.1":  # the settings below are 2.3.1's HTML_PARSER
+        return None
+    parser = etree.HTMLParser(
+        collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+    )
+    default = etree.ElementDefaultClassLookup(
+        element=lh.HtmlElement, comment=lh.HtmlComment, pi=lh.HtmlProcessingInstruction, entity=lh.HtmlEntity
+    )
+    lookup = etree.ElementNamespaceClassLookup(default)
+    lookup.get_namespace(None).update(lh.HtmlElementClassLookup._default_element_classes)  # form, input, ...
+    parser.set_element_class_lookup(lookup)
+    return parser
+
+
+_PARSER: Any = None
+
+
 # XML-invalid characters trafilatura.utils.load_html removes with a regex over the whole page
 # (INVALID_XML_CHARS); pages almost never hold one, and 29 substring searches are faster
 _INVALID_XML = tuple(chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF))
@@ -116,6 +144,9 @@ def parse_html(text: str) -> Any:
     with a regular expression when there is nothing to remove."""
     from trafilatura import utils as tu
 
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = _fast_parser() or tu.HTML_PARSER
     if any(c in text for c in _INVALID_XML):
         return tu.load_html(text)
     beginning = text[:50].lower()
@@ -131,7 +162,7 @@ def parse_html(text: str) -> Any:
     tree = None
     fallback_parse = False
     try:
-        tree = tu.fromstring(text, parser=tu.HTML_PARSER)
+        tree = tu.fromstring(text, parser=_PARSER)
     except ValueError:  # "Unicode strings with encoding declaration are not supported."
         tree = tu.fromstring_bytes(text)
         fallback_parse = True

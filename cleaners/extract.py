@@ -24,7 +24,7 @@ from .cascade import first_pass, recall_gives_same, recall_pass
 from .decode import MAX_BYTES, DecodeError, decode_html, parse_html
 from .meta import extract_meta
 from .repeats import BoilerplateState, split_repeats
-from .structure import prune
+from .structure import PageIndex, prune
 from .tidy import tidy
 
 LOG = logging.getLogger(__name__)
@@ -77,13 +77,28 @@ _TAG = re.compile(r"<(?:p|div|article|section|main|span|h[1-6]|ul|ol|table|block
 
 _HEAD_TITLES = etree.XPath("//head/title/text() | //head/meta[@property='og:title']/@content")
 _H1 = etree.XPath("//h1")
+_TEXT = etree.XPath("text()")
 _TITLE_SEP = re.compile(r"\s+[|–—:·•-]\s+|\s+::\s+")
 
 
-def _headlines(tree: HtmlElement, title: str | None) -> set[str]:
+def _head_titles(index: PageIndex) -> list[str]:
+    """_HEAD_TITLES(tree), from the page index."""
+    out = []
+    for el in index.head_children():
+        if el.tag == "title":
+            out += _TEXT(el)
+        elif el.tag == "meta" and el.get("property") == "og:title" and el.get("content") is not None:
+            out.append(el.get("content"))
+    return out
+
+
+def _headlines(tree: HtmlElement, title: str | None, index: PageIndex | None = None) -> set[str]:
     """Normalised forms the page's headline takes: metadata title, <title> parts, og:title, <h1>."""
-    cands = [title or "", *_HEAD_TITLES(tree)]
-    cands += [" ".join(h.text_content().split()) for h in _H1(tree)[:3]]
+    if index is None:
+        cands, h1s = [title or "", *_HEAD_TITLES(tree)], _H1(tree)[:3]
+    else:
+        cands, h1s = [title or "", *_head_titles(index)], index.live("h1")[:3]
+    cands += [" ".join(h.text_content().split()) for h in h1s]
     out = set()
     for c in cands:
         out.add(normalise(c))
@@ -161,8 +176,9 @@ def _extract(html: str | bytes, url: str | None, source: Any, encoding: str | No
     pruned = prune(tree, resolve_rules(source))
     removed = pruned.removed
     # read before trafilatura prunes the tree in place
-    meta = extract_meta(tree, url, pruned.values, pruned._gone)
-    heads = _headlines(tree, meta.title)
+    index = pruned.page_index()
+    meta = extract_meta(tree, url, pruned.values, pruned._gone, index)
+    heads = _headlines(tree, meta.title, index)
     doc = first_pass(tree, url)
     doc = _recall_fallback(doc, tree, url, pruned.page_len, pruned.values)
     if doc is None or _text_len(doc) < MIN_TEXT:

@@ -18,8 +18,9 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import date
 from html import unescape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import htmldate
 from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.json_metadata import (
@@ -41,7 +42,13 @@ from trafilatura.xml import delete_element
 
 from .attrs import elements_with
 
+if TYPE_CHECKING:
+    from .structure import PageIndex
+
 LOG = logging.getLogger(__name__)
+# htmldate 1.11.0's find_date reads a canonical link only when given no URL, and uses the URL only
+# for a date pattern ("" finds none, as None): with that version the page index does the reading
+_DATE_URL_FROM_INDEX = getattr(htmldate, "__version__", None) == "1.11.0"
 _LANG = re.compile(r"^[A-Za-z]{2,3}")
 _CANONICAL = etree.XPath("//head/link[@rel='canonical']/@href")
 _AUTHOR_SPLIT = re.compile(r";|\band\b")
@@ -135,12 +142,19 @@ def _pruned_text(el: HtmlElement) -> str:
 
 
 def extract_author(
-    tree: HtmlElement, values: list | None = None, gone: Callable[[HtmlElement], bool] | None = None
+    tree: HtmlElement,
+    values: list | None = None,
+    gone: Callable[[HtmlElement], bool] | None = None,
+    index: PageIndex | None = None,
 ) -> str | None:
     """trafilatura.metadata.extract_author (which prunes a copy of the page with AUTHOR_DISCARD_XPATHS,
     then reads the first AUTHOR_XPATHS match of a plausible length), without the copy and without
     testing every element against regular expressions."""
-    if tree.find(".//author") is not None or tree.find(".//rel") is not None:
+    if index is not None:
+        named = bool(index.live("author") or index.live("rel"))
+    else:
+        named = tree.find(".//author") is not None or tree.find(".//rel") is not None
+    if named:
         return _trafilatura_author(tree)  # element-name alternatives of the XPaths: rare, exact path
     # the XPaths test the root element too; `values`/`gone`: an attribute scan made before the
     # structure layer removed the elements `gone` tells
@@ -167,7 +181,8 @@ def _trafilatura_author(tree: HtmlElement) -> str | None:
 # them dropped; matching whitespace runs instead of single characters gives the same text
 _JSON_MINIFY = re.compile(r'("(?:\\.|[^"\\])*")|\s+')
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_JSON_SCRIPTS = etree.XPath('.//script[@type="application/ld+json" or @type="application/settings+json"]')
+_JSON_TYPES = ("application/ld+json", "application/settings+json")
+_JSON_SCRIPTS = etree.XPath(f'.//script[@type="{_JSON_TYPES[0]}" or @type="{_JSON_TYPES[1]}"]')
 
 
 def _normalize_json(string: str) -> str:
@@ -180,12 +195,17 @@ def _normalize_json(string: str) -> str:
     return trim(HTML_STRIP_TAGS.sub("", string))
 
 
-def _meta_json(tree: HtmlElement, metadata: Any) -> Any:
+def _meta_json(tree: HtmlElement, metadata: Any, index: PageIndex | None = None) -> Any:
     """trafilatura.metadata.extract_meta_json, with faster exact text preparation."""
-    for elem in _JSON_SCRIPTS(tree):
+    if index is None:
+        scripts = _JSON_SCRIPTS(tree)
+    else:
+        scripts = [el for el in index.live("script") if el.get("type") in _JSON_TYPES]
+    for elem in scripts:
         if not elem.text:
             continue
-        element_text = _normalize_json(_JSON_MINIFY.sub(r"\1", elem.text))
+        # == _JSON_MINIFY.sub(r"\1", text): split yields the kept strings without a Python call per match
+        element_text = _normalize_json("".join(filter(None, _JSON_MINIFY.split(elem.text))))
         try:
             schema = json.loads(element_text, strict=False)
             metadata = extract_json(schema, metadata)
@@ -224,17 +244,23 @@ def extract_meta(
     url: str | None,
     values: list | None = None,
     gone: Callable[[HtmlElement], bool] | None = None,
+    index: PageIndex | None = None,
 ) -> Meta:
     """Title, authors, date, language, site name and canonical URL of a parsed page. `values` and
-    `gone`: see extract_author (the structure layer's attribute scan, reused)."""
+    `gone`: see extract_author (the structure layer's attribute scan, reused); `index`: the
+    structure layer's, for the page-wide searches."""
     page = tree
     if any(isinstance(s.tag, str) for s in (*tree.itersiblings(), *tree.itersiblings(preceding=True))):
         # more than one root element (broken markup): trafilatura reads a copy of the first only
-        page, values, gone = deepcopy(tree), None, None
-    doc = _trafilatura_fields(page, url, values, gone)
+        page, values, gone, index = deepcopy(tree), None, None, None
+    doc = _trafilatura_fields(page, url, values, gone, index)
     lang = tree.get("lang") or tree.get("xml:lang") or ""
     m = _LANG.match(lang.strip())
-    canon = _CANONICAL(tree)
+    if index is None:
+        canon = _CANONICAL(tree)
+    else:
+        canon = [el.get("href") for el in index.head_children() if el.tag == "link" and el.get("rel") == "canonical"]
+        canon = [href for href in canon if href is not None]
     return Meta(
         title=doc.title,
         authors=[a.strip() for a in _AUTHOR_SPLIT.split(doc.author or "") if a.strip()],
@@ -246,24 +272,32 @@ def extract_meta(
 
 
 def _trafilatura_fields(
-    tree: HtmlElement, url: str | None, values: list | None, gone: Callable[[HtmlElement], bool] | None
+    tree: HtmlElement,
+    url: str | None,
+    values: list | None,
+    gone: Callable[[HtmlElement], bool] | None,
+    index: PageIndex | None = None,
 ) -> Any:
     """trafilatura.metadata.extract_metadata, for title, author, date and site name only."""
     doc = examine_meta(tree)
     if doc.author and " " not in doc.author:
         doc.author = None
     try:
-        doc = _meta_json(tree, doc)
+        doc = _meta_json(tree, doc, index)
     except Exception as err:  # noqa: BLE001 - as trafilatura: bad JSON-LD only loses its fields
         LOG.debug("error in JSON metadata extraction: %s", err)
     if not doc.title:
         doc.title = extract_title(tree)
     if not doc.author:
-        doc.author = extract_author(tree, values, gone)
+        doc.author = extract_author(tree, values, gone, index)
     if not doc.url:
         doc.url = extract_url(tree, url)
     params = date_params()
     params["url"] = doc.url
+    if doc.url is None and index is not None and _DATE_URL_FROM_INDEX:
+        # find_date's own search for a canonical link (its href, or no URL: "" reads as None)
+        links = (el.get("href") for el in index.live("link") if el.get("rel") == "canonical")
+        params["url"] = next(links, None) or ""
     doc.date = find_date(tree, **params)
     if not doc.sitename:
         doc.sitename = extract_sitename(tree)

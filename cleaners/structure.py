@@ -11,7 +11,7 @@ articleBody, and long candidates must also read like an appeal to the text detec
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from lxml import etree
@@ -87,16 +87,43 @@ def _text(el: HtmlElement) -> str:
     return " ".join(" ".join(_VISIBLE_TEXT(el)).split())
 
 
-def _text_len(el: HtmlElement) -> int:
-    """len(_text(el)), computed mostly in C (the page body is large)."""
+def _text_len(el: HtmlElement, hidden: list[HtmlElement] | None = None) -> int:
+    """len(_text(el)), computed mostly in C (the page body is large). `hidden`: el.iter(*_HIDDEN_TAGS)."""
     n = int(_NORM_LEN(el))
-    for h in el.iter(*_HIDDEN_TAGS):
+    for h in el.iter(*_HIDDEN_TAGS) if hidden is None else hidden:
         n -= len(" ".join(h.text_content().split()))
     return max(n, 0)
 
 
+# elements the metadata and headline steps search the whole page for (see PageIndex)
+INDEX_TAGS = ("head", "link", "h1", "script", "author", "rel")
+_WALK_TAGS = tuple(dict.fromkeys((*_HIDDEN_TAGS, *_CTA_TAGS, *INDEX_TAGS)))
+
+
+def _plain_page(tree: HtmlElement, body: HtmlElement, kids: list[HtmlElement]) -> bool:
+    """`tree` is its document's only root element, an <html> whose element children are `body`
+    and <head>s: walking the children covers every element an absolute `//x` search can find."""
+    return (
+        tree.tag == "html"
+        and tree.getparent() is None
+        and body in kids
+        and all(k is body or k.tag == "head" for k in kids)
+        and not any(isinstance(s.tag, str) for s in (*tree.itersiblings(), *tree.itersiblings(preceding=True)))
+    )
+
+
+def first_body(tree: HtmlElement) -> HtmlElement | None:
+    """tree.find(".//body") without walking the body: lxml's iterator looks ahead for a next match."""
+    for child in tree:  # document order: a child, then its descendants, then the next child
+        if child.tag == "body":
+            return child
+        found = next(child.iterdescendants("body"), None)
+        if found is not None:
+            return found
+    return None
+
+
 _HAS_MAIN = etree.XPath("boolean(.//h1|.//article|.//*[@itemprop='articleBody'])")
-_EMAIL_INPUTS = etree.XPath(".//input[@type='email']")
 
 
 def _protected(el: HtmlElement) -> bool:
@@ -130,9 +157,20 @@ _BUTTON_HINT = re.compile(
 )
 
 
+# every ASCII alternative of _BUTTON_HINT holds one of these; on ASCII text IGNORECASE is plain
+# ASCII case folding, so an ASCII label without any of them cannot match (searching it is 5x faster)
+_BUTTON_ROOTS = re.compile(
+    "subscri|don|sign|join|support|member|newsletter|give|contribut|chip|spend|abonn|unterst|sout|inscri|suscr|apoy|hazte"
+)
+
+
 def _button_label(label: str) -> bool:
     label = " ".join(label.split())
-    if not (0 < len(label) <= 40) or not _BUTTON_HINT.search(label):
+    if not (0 < len(label) <= 40):
+        return False
+    if label.isascii() and _BUTTON_ROOTS.search(label.lower()) is None:
+        return False
+    if not _BUTTON_HINT.search(label):
         return False
     return is_appeal(label) == "appeal:button"
 
@@ -146,17 +184,64 @@ def _cta_text(el: HtmlElement) -> bool:
     return _button_label_cached(label) if len(label) <= 200 else _button_label(label)
 
 
+class PageIndex:
+    """Answers to whole-page searches made after the structure layer, from its walk of the page:
+    the elements found then, less those it removed since (the layer only removes elements)."""
+
+    def __init__(self, found: dict[str, list[HtmlElement]], gone: Callable[[HtmlElement], bool]) -> None:
+        self.found = found
+        self.gone = gone
+
+    def live(self, tag: str) -> list[HtmlElement]:
+        """tree.xpath(f"//{tag}") now, for a tag of INDEX_TAGS (document order)."""
+        return [el for el in self.found[tag] if not self.gone(el)]
+
+    def head_children(self) -> list[HtmlElement]:
+        """tree.xpath("//head/*") now (the parser keeps no comments)."""
+        heads = self.live("head")
+        return list(heads[0]) if heads else []
+
+
 class Pruner:
     """Collects removals for one page; `page_len` is the text length of the whole body."""
 
     def __init__(self, tree: HtmlElement) -> None:
         self.tree = tree
         self.values: list | None = None  # attr_values(tree, SCAN_ATTRS), set by by_tokens
-        body = tree.find(".//body")
+        body = first_body(tree)
         self.root = body if body is not None else tree
-        self.page_len = max(1, _text_len(self.root))
+        # one walk of the page for what three steps need: hidden text (page_len), buttons and links
+        # (by_heading_cta) and inputs (by_email_form); the later steps skip what was removed since
+        hidden: list[HtmlElement] = []
+        self.ctas: list[HtmlElement] = []
+        self.index = self._walk(hidden)
+        self.page_len = max(1, _text_len(self.root, hidden))
         self.removed: list[Removal] = []
         self.dropped: set[HtmlElement] = set()
+
+    def _walk(self, hidden: list[HtmlElement]) -> dict[str, list[HtmlElement]] | None:
+        """Fill `hidden` and `self.ctas` from the body; on a page made of <html> with <head> and
+        <body> children only, the same walk also gives the page index (see PageIndex)."""
+        kids = [c for c in self.tree if isinstance(c.tag, str)]
+        if not _plain_page(self.tree, self.root, kids):
+            for el in self.root.iter(*_HIDDEN_TAGS, *_CTA_TAGS):
+                (hidden if el.tag in _HIDDEN_TAGS else self.ctas).append(el)
+            return None
+        index: dict[str, list[HtmlElement]] = {tag: [] for tag in INDEX_TAGS}
+        for kid in kids:  # document order
+            in_body = kid is self.root
+            for el in kid.iter(*_WALK_TAGS):
+                tag = el.tag
+                if tag in index:
+                    index[tag].append(el)
+                if in_body and tag in _HIDDEN_TAGS:
+                    hidden.append(el)
+                elif in_body and tag in _CTA_TAGS:
+                    self.ctas.append(el)
+        return index if len(index["head"]) <= 1 else None
+
+    def page_index(self) -> PageIndex | None:
+        return None if self.index is None else PageIndex(self.index, self._gone)
 
     def _gone(self, el: HtmlElement) -> bool:
         """Already removed, itself or with an ancestor."""
@@ -207,7 +292,7 @@ class Pruner:
 
     def by_heading_cta(self) -> None:
         check = _button_label_cached
-        for btn in list(self.root.iter(*_CTA_TAGS)):
+        for btn in self.ctas:  # collected before any removal: the removed ones fail the _gone test
             # _cta_text(btn), inlined: this loop sees every link of the page
             if btn.tag == "input":
                 label = btn.get("value")
@@ -232,7 +317,13 @@ class Pruner:
                 container = container.getparent()
 
     def by_email_form(self) -> None:
-        for inp in _EMAIL_INPUTS(self.root):
+        # root.xpath(".//input[@type='email']") now, from the inputs collected before any removal
+        inputs = [
+            el
+            for el in self.ctas
+            if el.tag == "input" and el.get("type") == "email" and el is not self.root and not self._gone(el)
+        ]
+        for inp in inputs:
             form = next((a for a in inp.iterancestors() if a.tag == "form"), None)
             target = form if form is not None else inp.getparent()
             if target is None or target.getparent() is None or self._gone(target):

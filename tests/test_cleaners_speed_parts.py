@@ -20,7 +20,7 @@ from trafilatura.metadata import extract_author as traf_extract_author
 from trafilatura.utils import load_html
 from trafilatura.xpaths import RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH
 
-from cleaners import appeals, attrs, cascade, meta
+from cleaners import appeals, attrs, cascade, is_appeal, meta
 from cleaners.article import normalise
 from cleaners.decode import parse_html
 
@@ -159,11 +159,14 @@ def test_json_ld_reading_matches_trafilatura(ld: str) -> None:
 
 @pytest.mark.parametrize("html", [*AUTHOR_PAGES, *PAGES[:2]])
 def test_metadata_fields_match_trafilatura(html: str) -> None:
+    from cleaners.structure import Pruner
+
     tree = load_html(html)
     ref = extract_metadata(copy(tree), None, meta.date_params())
-    ours = meta.extract_meta(tree, None)
-    assert ours.title == ref.title and ours.published_at == ref.date and ours.site_name == ref.sitename
-    assert ours.authors == [a.strip() for a in __import__("re").split(r";|\band\b", ref.author or "") if a.strip()]
+    pruner = Pruner(tree)  # its page index answers the page-wide searches
+    for ours in (meta.extract_meta(tree, None), meta.extract_meta(tree, None, index=pruner.page_index())):
+        assert ours.title == ref.title and ours.published_at == ref.date and ours.site_name == ref.sitename
+        assert ours.authors == [a.strip() for a in __import__("re").split(r";|\band\b", ref.author or "") if a.strip()]
 
 
 def _reference_score(p: str) -> tuple[int, str | None, bool, bool]:
@@ -273,3 +276,164 @@ def test_elements_with_finds_what_a_full_scan_finds() -> None:
     assert attrs.elements_with(tree, names, needles, fold=True) == scan
     assert attrs.any_contains(tree, names, needles, fold=True)
     assert not attrs.any_contains(tree, names, ("paywall",), fold=True)
+
+
+FORM_PAGE = "<html><body><form><label>l</label><input value='x'><select></select><textarea></textarea></form></body>"
+
+
+@pytest.mark.parametrize("html", [*PAGES, "<p>a fragment</p>", FORM_PAGE])
+def test_parse_html_gives_lxml_html_element_classes(html: str) -> None:
+    """The parser picks element classes in C: the same class for every node as lxml.html's lookup."""
+    a, b = load_html(html), parse_html(html)
+    assert (a is None) == (b is None)
+    if a is not None:
+        assert [type(e) for e in a.getroottree().iter()] == [type(e) for e in b.getroottree().iter()]
+
+
+BODY_CASES = [
+    "<div><span class='post'>no frame tag</span></div>",
+    "<section class='entry'>x</section>",
+    "<div itemprop='articleBody'>x</div>",
+    "<div id='articleContent'>x</div>",
+    "<div id='main-art-content'>x</div>",
+    "<main id='xarticle__bodyx'>x</main>",
+    "<div class='wrap post_text'>x</div>",
+    "<article class='ArticleContent'>x</article>",
+    "<div role='article'>x</div>",
+    "<div id='story'>x</div>",
+    "<div class='cell'>x</div>",
+    "<div id='primary-col'>x</div>",
+    "<div id='col-primary'>x</div>",
+    "<div class='FullText'>x</div>",
+    "<div class='article main'>x</div>",
+    "<div class='story-content'>x</div>",
+    "<div id='content'>x</div>",
+    "<div class='content-main'>x</div>",
+    "<div id='Main-Content'>x</div>",
+    "<div class='Page-Content'>x</div>",
+    "<div class='x contentBody'>x</div>",
+    "<section class='content__body'>x</section>",
+    "<div class='main-wrap'>x</div><main>m</main>",
+    "<div class='a'><div class='post'>inner</div></div><div class='story'>later</div>",
+]
+
+
+@pytest.mark.parametrize("snippet", BODY_CASES)
+def test_content_frames_are_trafilatura_s(snippet: str) -> None:
+    from trafilatura.xpaths import BODY_XPATH
+
+    from cleaners import main_extractor as mx
+
+    tree = load_html(_page("<div class='wrap'><p>lead</p>" + snippet + "</div>" + snippet))
+    for k, xpath in enumerate(BODY_XPATH):
+        assert mx.first_frame(k, tree) is next((s for s in xpath(tree) if s is not None), None), k
+
+
+DISCARD_CASES = (
+    "<div class='cookie-x' id='a'>1</div><div id='a' class='cookie-x'>2</div><div id='cookie' class='y'>3</div>"
+    "<p class='share-buttons'>4</p><span id='shareX'>5</span><div class='x ad-slot'>6</div><div class='ad-top'>7</div>"
+    "<div class='a ad b'>8</div><div class='dfpAd'>9</div><div class='bread-crumb'>10</div>"
+    "<div role='Navigation'>11</div>"
+    "<div data-component='MostPopularStories'>12</div><div data-lp-replacement-content='1'>13</div>"
+    "<div style='color:red' id='hidden1'>14</div><div id='x' style='hidden'>15</div><div style='display: none'>16</div>"
+    "<div class='a hidden'>17</div><div aria-hidden='true'>18</div><div class='reply-x'>19</div>"
+    "<div id='akismet-1'>20</div>"
+    "<list class='menu'>21</list><item id='nav1'>22</item><div class='Footer'>23</div><div id='Nav'>24</div>"
+    "<div class='ZendeskForm x'>25</div><section class='post-nav'>26</section><div class='navigation'>27</div>"
+)
+
+
+@pytest.mark.parametrize("html", [*PAGES, _page(DISCARD_CASES + ARTICLE_BODY)])
+def test_discard_xpaths_select_what_trafilatura_selects(html: str) -> None:
+    from trafilatura.xpaths import OVERALL_DISCARD_XPATH
+
+    from cleaners import main_extractor as mx
+
+    tree = load_html(html)
+    for slow, fast in zip(OVERALL_DISCARD_XPATH, mx.OVERALL_DISCARD_XPATH, strict=True):
+        assert slow(tree) == fast(tree)
+
+
+@pytest.mark.parametrize("html", [*PAGES, _page(DISCARD_CASES + ARTICLE_BODY)])
+def test_main_extractor_equals_trafilatura_s(html: str) -> None:
+    from copy import deepcopy
+
+    from trafilatura import core
+    from trafilatura import main_extractor as tm
+
+    from cleaners import main_extractor as mx
+
+    for recall in (False, True):
+        opts = cascade.options(None, recall=recall)
+        cleaned, _ = core._prepare_tree(load_html(html), opts, None)
+        ref, ours = tm._extract(deepcopy(cleaned), opts), mx.extract(cleaned, opts)
+        assert etree.tostring(ref[0]) == etree.tostring(ours[0]) and ref[1:] == ours[1:]
+
+
+BUTTON_LABELS = [
+    "Subscribe", "SIGN UP", "Donate now", "don", "Dona", "Support us", "Become a member", "Join",
+    "Give today", "Chip in", "Jetzt spenden", "Abonnieren", "Unterstützen", "Soutenez-nous", "Inscrivez-vous",
+    "Suscríbete", "Apóyanos", "Hazte socio", "Únete", "Подписаться", "Поддержите нас", "Станьте членом",
+    "ſubscribe", "SİGN UP", "Read more", "Home", "Menu", "Design", "Donald", "",
+]  # fmt: skip
+
+
+def test_button_label_prefilter_keeps_every_match() -> None:
+    from cleaners import structure
+
+    for alt in structure._BUTTON_HINT.pattern.split("|"):  # every ASCII alternative holds a root
+        literal = alt.replace("\\b", "")
+        assert not literal.isascii() or structure._BUTTON_ROOTS.search(literal.lower()), alt
+    for label in BUTTON_LABELS:
+        for text in (label, label.upper(), label.lower(), f"Please {label} today"):
+            slow = 0 < len(text) <= 40 and structure._BUTTON_HINT.search(text) and is_appeal(text) == "appeal:button"
+            assert structure._button_label(text) == bool(slow), text
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        *PAGES,
+        "<p>a fragment</p>",
+        "<html><head><title>t</title></head><div><body>x</body></div></html>",
+        "<div><p>no body</p></div>",
+    ],
+)
+def test_first_body_is_find_body(html: str) -> None:
+    from lxml import html as lxml_html
+
+    from cleaners.structure import first_body
+
+    tree = lxml_html.fromstring(html)  # fragments too
+    assert first_body(tree) is tree.find(".//body")
+
+
+INDEX_PAGE = _page(
+    "<h1>Bridge vote</h1><link rel='canonical' href='/in-body'><script type='application/ld+json'>{}</script>"
+    "<div class='promo'><h1>teaser headline</h1><link rel='canonical' href='/gone'></div><author>A</author>"
+    + ARTICLE_BODY,
+    head="<meta property='og:title' content='OG title'><link rel='canonical' href='/c'><script>var a;</script>"
+    "<script type='application/settings+json'>{}</script><link rel='stylesheet' href='/s.css'>",
+)
+
+
+@pytest.mark.parametrize("rules", [{}, {"prune_xpath": "//div[@class='promo']"}, {"prune_xpath": ["//head/title"]}])
+def test_page_index_answers_the_searches_it_replaces(rules: dict) -> None:
+    from cleaners import extract, structure
+
+    tree = load_html(INDEX_PAGE)
+    pruned = structure.prune(tree, rules)
+    index = pruned.page_index()
+    assert index is not None
+    assert index.live("h1") == extract._H1(tree)
+    assert extract._head_titles(index) == extract._HEAD_TITLES(tree)
+    assert [el for el in index.live("script") if el.get("type") in meta._JSON_TYPES] == meta._JSON_SCRIPTS(tree)
+    assert bool(index.live("author") or index.live("rel")) == (tree.find(".//author") is not None)
+    canonical = [el for el in index.live("link") if el.get("rel") == "canonical"]
+    assert canonical[:1] == [tree.find('.//link[@rel="canonical"]')]
+    assert meta.extract_meta(tree, None, pruned.values, pruned._gone, index) == meta.extract_meta(tree, None)
+
+
+def test_json_minify_by_split_is_the_substitution() -> None:
+    for text in ['{"a": "b c",\n "d" : [1, 2]}', '{"a": "x \\" y"}', '"unterminated  x y', '\\"  "a b" c', ""]:
+        assert "".join(filter(None, meta._JSON_MINIFY.split(text))) == meta._JSON_MINIFY.sub(r"\1", text)
