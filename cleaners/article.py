@@ -60,7 +60,12 @@ def normalise(text: str) -> str:
 
 def fingerprint(text: str) -> str:
     """Stable hex hash of the normalised text (same words in the same order -> same hash)."""
-    return hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).hexdigest()
+    return hash_normalised(normalise(text))
+
+
+def hash_normalised(norm: str) -> str:
+    """`fingerprint` of a text whose `normalise` form is `norm`."""
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def clip(text: str, limit: int = 2000) -> str:

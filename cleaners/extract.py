@@ -23,7 +23,7 @@ from .article import Article, Removal, clip, fingerprint, normalise
 from .cascade import first_pass, recall_gives_same, recall_pass
 from .decode import MAX_BYTES, DecodeError, decode_html, parse_html
 from .meta import extract_meta
-from .repeats import BoilerplateState, split_repeats
+from .repeats import BoilerplateState, Keys, split_repeats
 from .structure import PageIndex, prune
 from .tidy import tidy
 
@@ -42,6 +42,7 @@ class Draft:
     article: Article
     paragraphs: list[str] = field(default_factory=list)  # extracted, before layer 2
     kept: list[str] = field(default_factory=list)  # after layer 2
+    keys: Keys | None = None  # of paragraphs and kept, when computed ahead (clean_batch)
 
     @property
     def error(self) -> str | None:
@@ -226,7 +227,7 @@ def finish(draft: Draft, state: BoilerplateState | None = None) -> Article:
     kept = draft.kept
     removals = list(art.removed)
     if state is not None:
-        kept, rep = split_repeats(kept, state)
+        kept, rep = split_repeats(kept, state, draft.keys)
         removals.extend(rep)
     kept, removals = safeguard(draft.paragraphs, kept, removals)
     art.removed = removals

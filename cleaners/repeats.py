@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .article import Article, Removal, clip, fingerprint, normalise
+from .article import Article, Removal, clip, fingerprint, hash_normalised, normalise
 
 if TYPE_CHECKING:
     from .extract import Draft
@@ -27,6 +27,25 @@ if TYPE_CHECKING:
 MIN_CHARS = 20  # shorter paragraphs ("Advertisement") are too generic to fingerprint
 STATE_VERSION = 2
 MAX_SEEN_DOCS = 20_000  # documents remembered, so re-cleaning a partition does not count it twice
+
+
+@dataclass
+class Keys:
+    """An article's paragraph keys and document key, computed once: `BoilerplateState` needs them for
+    counting and again for testing, and `clean_batch`'s workers compute them in parallel."""
+
+    doc: str
+    paragraphs: dict[str, str | None]
+
+    @classmethod
+    def of(cls, paragraphs: list[str], more: Iterable[str] = ()) -> Keys:
+        keys = {p: BoilerplateState.key(p) for p in (*paragraphs, *more)}
+        return cls(fingerprint("\n".join(paragraphs))[:16], keys)
+
+    def get(self, paragraph: str) -> str | None:
+        if paragraph in self.paragraphs:
+            return self.paragraphs[paragraph]
+        return BoilerplateState.key(paragraph)
 
 
 @dataclass
@@ -42,23 +61,25 @@ class BoilerplateState:
     @staticmethod
     def key(paragraph: str) -> str | None:
         norm = normalise(paragraph)
-        return fingerprint(paragraph)[:16] if len(norm) >= MIN_CHARS else None
+        return hash_normalised(norm)[:16] if len(norm) >= MIN_CHARS else None
 
-    def update(self, paragraphs: Iterable[str]) -> None:
+    def update(self, paragraphs: Iterable[str], keys: Keys | None = None) -> None:
         """Count one article's paragraphs (each distinct paragraph once).
 
         A document already counted (same content: a re-clean, a backfill overlapping an earlier run, the
         same article under two URLs) is not counted again, or its own paragraphs would become "repeats".
+        `keys`: the article's `Keys`, computed beforehand (by a worker process of `clean_batch`).
         """
         paragraphs = list(paragraphs)
-        doc = fingerprint("\n".join(paragraphs))[:16]
+        keys = keys or Keys.of(paragraphs)
+        doc = keys.doc
         if doc in self.seen:
             return
         self.seen[doc] = None
         if len(self.seen) > MAX_SEEN_DOCS:
             del self.seen[next(iter(self.seen))]
         self.docs += 1
-        for k in {self.key(p) for p in paragraphs} - {None}:
+        for k in {keys.get(p) for p in paragraphs} - {None}:
             entry = self.counts.get(k)
             if entry is None:
                 self.counts[k] = [1, self.docs]
@@ -73,8 +94,8 @@ class BoilerplateState:
         ranked = sorted(self.counts.items(), key=lambda kv: (kv[1][0], kv[1][1]), reverse=True)
         self.counts = dict(ranked[:keep])
 
-    def is_boilerplate(self, paragraph: str) -> bool:
-        k = self.key(paragraph)
+    def is_boilerplate(self, paragraph: str, keys: Keys | None = None) -> bool:
+        k = keys.get(paragraph) if keys else self.key(paragraph)
         if k is None or k not in self.counts:
             return False
         count = self.counts[k][0]
@@ -111,10 +132,12 @@ class BoilerplateState:
         )
 
 
-def split_repeats(paragraphs: list[str], state: BoilerplateState) -> tuple[list[str], list[Removal]]:
+def split_repeats(
+    paragraphs: list[str], state: BoilerplateState, keys: Keys | None = None
+) -> tuple[list[str], list[Removal]]:
     kept, removed = [], []
     for p in paragraphs:
-        if state.is_boilerplate(p):
+        if state.is_boilerplate(p, keys):
             removed.append(Removal(clip(p), "repeat:cross-article", "repeat"))
         else:
             kept.append(p)
@@ -125,7 +148,10 @@ def _extract_job(job: tuple[str | bytes, str | None, str | Mapping | None]) -> D
     from .extract import extract_paragraphs
 
     html, url, source = job
-    return extract_paragraphs(html, url=url, source=source)
+    draft = extract_paragraphs(html, url=url, source=source)
+    if draft.error is None:
+        draft.keys = Keys.of(draft.paragraphs, draft.kept)
+    return draft
 
 
 def _drafts(
@@ -168,7 +194,7 @@ def clean_batch(
     pending: deque = deque()
     for draft in _drafts(docs, source, workers):
         if draft.error is None:
-            state.update(draft.paragraphs)
+            state.update(draft.paragraphs, draft.keys)
         pending.append(draft)
         if len(pending) > window:
             yield finish(pending.popleft(), state)

@@ -9,6 +9,8 @@ import pytest
 
 import cleaners
 from cleaners import Article, BoilerplateState, Removal, clean_batch, clean_html, is_appeal, strip_text
+from cleaners.article import fingerprint
+from cleaners.repeats import Keys
 
 # shared/ sits beside the checkout (and beside CI's clone)
 SEED = (
@@ -310,6 +312,23 @@ def test_batch_with_two_workers_keeps_order_and_cleans() -> None:
     arts = list(clean_batch(_docs(6), workers=2))
     assert [a.url for a in arts] == [f"https://ledger.example/{i}" for i in range(6)]
     assert all(SHARED not in a.text for a in arts)
+
+
+def test_batch_with_two_workers_gives_what_one_gives() -> None:
+    """The workers compute the paragraph keys ahead; the articles must not change."""
+    docs = _docs(6) + [(b"", "https://ledger.example/empty")]
+    one = [a.to_dict() for a in clean_batch(docs)]
+    assert [a.to_dict() for a in clean_batch(docs, workers=2)] == one
+    assert sum(r["layer"] == "repeat" for a in one for r in a["removed"]) > 0
+
+
+def test_keys_computed_ahead_are_the_state_keys() -> None:
+    paragraphs = [*NEWS, "Short one.", NEWS[0]]
+    keys = Keys.of(paragraphs, ["A paragraph that only layer two left behind, long enough."])
+    assert keys.doc == fingerprint("\n".join(paragraphs))[:16]
+    for p in [*paragraphs, "A paragraph that only layer two left behind, long enough.", "never seen before, long"]:
+        assert keys.get(p) == BoilerplateState.key(p)
+    assert keys.get("Short one.") is None and BoilerplateState.key(NEWS[0]) == fingerprint(NEWS[0])[:16]
 
 
 def test_batch_reports_bad_documents_in_place() -> None:
