@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="/work/shared/data", type=Path)
     ap.add_argument("--pages", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3, help="runs per page and side (per-page median)")
+    ap.add_argument("--batch-rounds", type=int, default=4, help="rounds of clean_batch with 1 and 2 workers")
     ap.add_argument("--mem-docs", type=int, default=200, help="N for the memory check (N and 4N docs)")
     args = ap.parse_args(argv)
 
@@ -114,11 +116,20 @@ def main(argv: list[str] | None = None) -> int:
             + (" (target: median per-page ratio <= 1.15)" if label == "wall" else "")
         )
 
-    t1 = batch_time(paths, len(paths), 1)
-    t2 = batch_time(paths, len(paths), 2)
+    # 1, 2, 2, 1, ... workers: a load from other jobs that drifts during the rounds biases neither side
+    rounds = [(1, 2) if r % 2 == 0 else (2, 1) for r in range(args.batch_rounds)]
+    t1, t2, loads = [], [], []
+    for order in rounds:
+        times = {w: batch_time(paths, len(paths), w) for w in order}
+        t1.append(times[1])
+        t2.append(times[2])
+        loads.append(os.getloadavg()[0])
+    speedups = ", ".join(f"{a / b:.2f}" for a, b in zip(t1, t2, strict=True))
+    m1, m2 = statistics.median(t1), statistics.median(t2)
     print(
-        f"clean_batch {len(paths)} docs: 1 worker {t1:.1f} s, 2 workers {t2:.1f} s, speed-up {t1 / t2:.2f}x "
-        f"(target >= 1.7)"
+        f"clean_batch {len(paths)} docs: 1 worker {m1:.1f} s, 2 workers {m2:.1f} s "
+        f"(medians of {len(rounds)} rounds), speed-up {m1 / m2:.2f}x "
+        f"(per round {speedups}; load average {min(loads):.1f}-{max(loads):.1f}) (target >= 1.7)"
     )
 
     n = args.mem_docs
