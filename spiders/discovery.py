@@ -6,8 +6,10 @@ entities is refused outright (as defusedxml does), so no expansion attack reache
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin
@@ -21,7 +23,7 @@ _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One URL found in a feed or sitemap, with its date hint if any."""
 
@@ -55,20 +57,28 @@ def gunzip_bounded(data: bytes, max_size: int) -> bytes:
     return out
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        recover=True,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+# Parser options against hostile XML; each parse adds its own `recover` (see parse_document).
+_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "huge_tree": False,
+    "load_dtd": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+_CHUNK = 64 << 10  # bytes fed to the streaming parser at a time
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([\w.:-]+)")
+_ASCII_BASED = re.compile(rb"utf-?8|(us-)?ascii|iso-?8859-\d+|latin-?1|windows-125\d|cp125\d", re.IGNORECASE)
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
+    return _local_name(tag) if isinstance(tag, str) else ""
+
+
+@functools.lru_cache(maxsize=1024)  # a document has a few distinct tags, each seen once or more per entry
+def _local_name(tag: str) -> str:
+    return etree.QName(tag).localname.lower()
 
 
 def _child_text(elem: etree._Element, *names: str) -> str | None:
@@ -79,33 +89,103 @@ def _child_text(elem: etree._Element, *names: str) -> str | None:
 
 
 def parse_document(body: bytes, base_url: str) -> Document:
-    """A feed or sitemap body (already gunzipped) as entries; never raises on bad input."""
+    """A feed or sitemap body (already gunzipped) as entries; never raises on bad input.
+
+    A well-formed document is parsed as a stream, each entry's elements dropped once read, so a large sitemap
+    never stands in memory as a tree (~1 KiB an entry). Anything else (an error, or even a warning) is parsed
+    again whole by the recovering parser, which salvages what it can and counts the document as malformed.
+    """
     if not body.strip():
         return Document(None, error="empty_document")
     if _ENTITY_DECL.search(body):
         return Document(None, error="xml_entities_forbidden")
-    parser = _parser()
+    doc = _parse_streaming(body, base_url) or _parse_recovering(body, base_url)
+    if len(doc.entries) > MAX_ENTRIES:
+        doc.entries, doc.truncated = doc.entries[:MAX_ENTRIES], True
+    return doc
+
+
+def _parse_recovering(body: bytes, base_url: str) -> Document:
+    parser = etree.XMLParser(recover=True, **_OPTIONS)
     try:
         root = etree.fromstring(body, parser)
     except (etree.XMLSyntaxError, ValueError):
         root = None
     if root is None:
         return Document(None, error="malformed_xml")
-    recovered = "malformed_xml" if len(parser.error_log) else None
-    kind = _local(root.tag)
-    if kind in ("rss", "rdf"):
-        doc = Document("rss", _rss_entries(root, base_url), recovered)
-    elif kind == "feed":
-        doc = Document("atom", _atom_entries(root, base_url), recovered)
-    elif kind in ("urlset", "sitemapindex"):
-        doc = Document(
-            "sitemap" if kind == "urlset" else "sitemapindex", _sitemap_entries(root, base_url), recovered
-        )
-    else:
+    kind = _KINDS.get(_local(root.tag))
+    if kind is None:
         return Document(None, error="not_a_feed_or_sitemap")
-    if len(doc.entries) > MAX_ENTRIES:
-        doc.entries, doc.truncated = doc.entries[:MAX_ENTRIES], True
-    return doc
+    elements = root if kind.top_level else root.iter()
+    entries = [e for el in elements if _local(el.tag) in kind.tags and (e := kind.entry(el, base_url))]
+    return Document(kind.name, entries, "malformed_xml" if len(parser.error_log) else None)
+
+
+def _parse_streaming(body: bytes, base_url: str) -> Document | None:
+    """The document parsed strictly, chunk by chunk; None unless it is well-formed without a warning."""
+    if not _streamable(body):
+        return None
+    parser = etree.XMLPullParser(events=("start", "end"), recover=False, **_OPTIONS)
+    reader = _EntryReader(base_url)
+    try:
+        for at in range(0, len(body), _CHUNK):
+            parser.feed(body[at : at + _CHUNK])
+            for event, elem in parser.read_events():
+                reader.event(event, elem)
+        parser.close()
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    if len(parser.feed_error_log) or reader.kind is None:
+        return None
+    if reader.kind.name is None:
+        return Document(None, error="not_a_feed_or_sitemap")
+    return Document(reader.kind.name, [e for e in reader.entries if e])
+
+
+def _streamable(body: bytes) -> bool:
+    """No DOCTYPE, in an encoding where a byte search would see one (sitemaps must be UTF-8): lxml's pull
+    parser mishandles the entity nodes a DTD can bring, which the check for `<!ENTITY` misses in UTF-16."""
+    head = body[:1024].removeprefix(b"\xef\xbb\xbf")
+    if not head.startswith(b"<") or b"\x00" in head[:4]:
+        return False  # UTF-16 or UTF-32, or not XML at all: the recovering parse has its say
+    declared = _DECLARED_ENCODING.match(head)
+    return (declared is None or bool(_ASCII_BASED.fullmatch(declared[1]))) and not _DOCTYPE.search(body)
+
+
+class _EntryReader:
+    """Reads entries from parse events as `_parse_recovering` reads them from the whole tree, in document
+    order, and drops each entry's elements once read."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.kind: _Kind | None = None
+        self.entries: list[Entry | None] = []
+        self.depth = 0
+        self.open: list[int] = []  # slots in `entries` of the entry elements not closed yet (nested ones)
+
+    def event(self, event: str, elem: etree._Element) -> None:
+        kind = self.kind
+        if event == "start":
+            self.depth += 1
+            if kind is None:
+                self.kind = _KINDS.get(_local(elem.tag), _UNKNOWN)
+            elif not kind.top_level and _local(elem.tag) in kind.tags:
+                self.open.append(len(self.entries))  # its place in document order (start tags)
+                self.entries.append(None)
+            return
+        self.depth -= 1
+        assert kind is not None  # an end event follows its start
+        if _local(elem.tag) not in kind.tags or kind.top_level and self.depth != 1:
+            return
+        entry = kind.entry(elem, self.base_url)
+        if kind.top_level:
+            self.entries.append(entry)
+        else:
+            self.entries[self.open.pop()] = entry
+        if not self.open:  # not inside another entry, whose own children it could be
+            elem.clear()
+            while elem.getprevious() is not None:
+                del elem.getparent()[0]
 
 
 def _absolute(base_url: str, href: str | None) -> str | None:
@@ -115,51 +195,58 @@ def _absolute(base_url: str, href: str | None) -> str | None:
     return url if url.startswith(("http://", "https://")) else None
 
 
-def _rss_entries(root: etree._Element, base_url: str) -> list[Entry]:
-    out = []
-    for item in root.iter():
-        if _local(item.tag) != "item":
-            continue
-        link = _child_text(item, "link")
-        if not link:
-            guid = next((c for c in item if _local(c.tag) == "guid"), None)
-            if guid is not None and guid.get("isPermaLink", "true").lower() == "true":
-                link = (guid.text or "").strip()
-        link = link or item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
-        if url := _absolute(base_url, link):
-            hint = parse_date(_child_text(item, "pubdate", "date", "published"))
-            out.append(Entry(url, hint, hint is not None))
-    return out
+def _rss_entry(item: etree._Element, base_url: str) -> Entry | None:
+    link = _child_text(item, "link")
+    if not link:
+        guid = next((c for c in item if _local(c.tag) == "guid"), None)
+        if guid is not None and guid.get("isPermaLink", "true").lower() == "true":
+            link = (guid.text or "").strip()
+    link = link or item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
+    if url := _absolute(base_url, link):
+        hint = parse_date(_child_text(item, "pubdate", "date", "published"))
+        return Entry(url, hint, hint is not None)
+    return None
 
 
-def _atom_entries(root: etree._Element, base_url: str) -> list[Entry]:
-    out = []
-    for entry in root.iter():
-        if _local(entry.tag) != "entry":
-            continue
-        links = [c for c in entry if _local(c.tag) == "link" and c.get("href")]
-        link = next((c for c in links if c.get("rel", "alternate") == "alternate"), None)
-        if link is None or not (url := _absolute(base_url, link.get("href"))):
-            continue
-        published = parse_date(_child_text(entry, "published", "issued"))
-        hint = published or parse_date(_child_text(entry, "updated", "modified"))
-        out.append(Entry(url, hint, published is not None))
-    return out
+def _atom_entry(entry: etree._Element, base_url: str) -> Entry | None:
+    links = [c for c in entry if _local(c.tag) == "link" and c.get("href")]
+    link = next((c for c in links if c.get("rel", "alternate") == "alternate"), None)
+    if link is None or not (url := _absolute(base_url, link.get("href"))):
+        return None
+    published = parse_date(_child_text(entry, "published", "issued"))
+    hint = published or parse_date(_child_text(entry, "updated", "modified"))
+    return Entry(url, hint, published is not None)
 
 
-def _sitemap_entries(root: etree._Element, base_url: str) -> list[Entry]:
-    out = []
-    for elem in root:
-        if _local(elem.tag) not in ("url", "sitemap"):
-            continue
-        url = _absolute(base_url, _child_text(elem, "loc"))
-        if not url:
-            continue
-        news = next((c for c in elem if _local(c.tag) == "news"), None)
-        published = parse_date(_child_text(news, "publication_date")) if news is not None else None
-        hint = published or parse_date(_child_text(elem, "lastmod"))
-        out.append(Entry(url, hint, published is not None, news is not None))
-    return out
+def _sitemap_entry(elem: etree._Element, base_url: str) -> Entry | None:
+    url = _absolute(base_url, _child_text(elem, "loc"))
+    if not url:
+        return None
+    news = next((c for c in elem if _local(c.tag) == "news"), None)
+    published = parse_date(_child_text(news, "publication_date")) if news is not None else None
+    hint = published or parse_date(_child_text(elem, "lastmod"))
+    return Entry(url, hint, published is not None, news is not None)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A document kind by its root element: which elements are entries, and how to read one."""
+
+    name: str | None
+    tags: tuple[str, ...] = ()
+    top_level: bool = False  # entries are the root's children only (sitemaps), else at any depth (feeds)
+    entry: Callable[[etree._Element, str], Entry | None] = lambda elem, base_url: None
+
+
+_UNKNOWN = _Kind(None)
+_SITEMAP_TAGS = ("url", "sitemap")
+_KINDS = {
+    "rss": _Kind("rss", ("item",), entry=_rss_entry),
+    "rdf": _Kind("rss", ("item",), entry=_rss_entry),
+    "feed": _Kind("atom", ("entry",), entry=_atom_entry),
+    "urlset": _Kind("sitemap", _SITEMAP_TAGS, top_level=True, entry=_sitemap_entry),
+    "sitemapindex": _Kind("sitemapindex", _SITEMAP_TAGS, top_level=True, entry=_sitemap_entry),
+}
 
 
 def robots_sitemaps(text: str, base_url: str) -> list[str]:

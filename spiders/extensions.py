@@ -10,6 +10,7 @@ from typing import Any, Self
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from twisted.internet.task import LoopingCall
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,37 @@ class SummaryExtension:
         (self.folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         log.info("crawl summary: %s", json.dumps(summary, default=str))
         print(f"news: wrote {summary['stored']} pages to {summary['out']}", flush=True)
+
+
+class TimerPurgeExtension:
+    """Has Twisted drop its cancelled timers every NEWS_TIMER_PURGE_SECONDS.
+
+    Under the asyncio reactor Twisted purges cancelled delayed calls only when one falls due. Every request
+    leaves two (its download timeout and its connection's idle timeout, ~160 bytes each), and the first is
+    due DOWNLOAD_TIMEOUT seconds on: a fast crawl would hold two per page fetched in that time. A short timer
+    falling due makes Twisted purge them (when they are over half its timers, as they are).
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.timer = LoopingCall(lambda: None)
+        self.interval = interval
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        interval = crawler.settings.getfloat("NEWS_TIMER_PURGE_SECONDS")
+        if interval <= 0:
+            raise NotConfigured("no timer purge")
+        ext = cls(interval)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self) -> None:
+        self.timer.start(self.interval, now=False)
+
+    def spider_closed(self) -> None:
+        if self.timer.running:
+            self.timer.stop()
 
 
 class S3UploadExtension:

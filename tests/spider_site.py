@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -313,3 +314,30 @@ class SpiderSite:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=5)
+
+
+class RequestProbe:
+    """A Scrapy extension for the spider tests: the most Request objects alive at once (Scrapy tracks them all),
+    written to the file named by the REQUEST_PROBE_FILE setting when the crawl ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.most = path, 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RequestProbe:
+        from scrapy import signals
+
+        probe = cls(Path(crawler.settings["REQUEST_PROBE_FILE"]))
+        for signal in (signals.request_scheduled, signals.request_reached_downloader, signals.response_received):
+            crawler.signals.connect(probe.count, signal=signal)
+        crawler.signals.connect(probe.closed, signal=signals.spider_closed)
+        return probe
+
+    def count(self) -> None:
+        from scrapy import Request
+        from scrapy.utils.trackref import live_refs
+
+        self.most = max(self.most, len(live_refs[Request]))
+
+    def closed(self) -> None:
+        self.path.write_text(str(self.most))

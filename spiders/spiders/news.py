@@ -37,10 +37,11 @@ from twisted.python.failure import Failure
 
 from spiders import pages
 from spiders.dates import day_start, iso
-from spiders.dedup import EarlierCaptures
+from spiders.dedup import DigestSet, EarlierCaptures, digest
 from spiders.discovery import Document, Entry, TooLarge, gunzip_bounded, parse_document, robots_sitemaps
 from spiders.items import PageItem
 from spiders.middlewares import Refused
+from spiders.scheduler import ARTICLE
 from spiders.sources import Source, get_source
 from spiders.urls import host_of, in_domains, is_blocked_address, strip_tracking
 
@@ -72,7 +73,7 @@ class NewsSpider(Spider):
         self._from, self._to = day_start(self.window_start), day_start(self.window_end)
         self._allow = [re.compile(p) for p in self.source.article_url_patterns]
         self._deny = [re.compile(p) for p in self.source.deny_url_patterns]
-        self._seen_urls: set[str] = set()
+        self._seen_urls = DigestSet()  # the entries' canonical URLs, as 8-byte digests
         self._seen_documents: set[str] = set()
 
     @classmethod
@@ -228,40 +229,30 @@ class NewsSpider(Spider):
         """Fetch an entry, or yield its reject: seen before, off-site, denied, or dated outside the window."""
         stats = self.crawler.stats
         key = strip_tracking(entry.url)
-        if key in self._seen_urls:
+        if (seen := digest(key)) in self._seen_urls:
             stats.inc_value("news/duplicates")
             return
-        self._seen_urls.add(key)
+        self._seen_urls.add(seen)
         stats.inc_value("news/discovered")
-        item = PageItem(
-            url=entry.url,
-            canonical_url=key,
-            discovered_by=discovered_by,
-            date_hint=iso(entry.date_hint),
-            date_hint_is_published=entry.date_hint_is_published,
-        )
         if reason := self._url_reason(entry.url):
-            yield item.reject(reason)
+            yield _reject(entry, key, discovered_by, reason)
             return
         hint = entry.date_hint
         # A publication date outside the window settles it; a modification date only rules out the past.
         if hint is not None and (hint < self._from or (entry.date_hint_is_published and hint >= self._to)):
             if self._index_skipped:
-                yield item.reject("out_of_window")
+                yield _reject(entry, key, discovered_by, "out_of_window")
             else:
                 stats.inc_value("news/rejected/out_of_window")
             return
         modified = None if entry.date_hint_is_published else hint
         if reason := self._earlier.skip_reason({key, entry.url}, modified):
-            yield item.reject(reason)  # captured on an earlier day and not modified since
+            yield _reject(entry, key, discovered_by, reason)  # captured on an earlier day and not modified since
             return
         stats.inc_value("news/in_window")
-        yield Request(
-            entry.url,
-            callback=self.parse_article,
-            errback=self.article_error,
-            meta={"item": item},
-        )
+        # A tuple, not the item (built on the answer): the scheduler keeps it as it is while the request waits.
+        article = (entry.url, discovered_by, entry.date_hint, entry.date_hint_is_published)
+        yield Request(entry.url, callback=self.parse_article, errback=self.article_error, meta={ARTICLE: article})
 
     def _allowed_host(self, url: str) -> bool:
         host = host_of(url)
@@ -287,7 +278,7 @@ class NewsSpider(Spider):
 
     def parse_article(self, response: Response) -> list[PageItem]:
         self.crawler.stats.inc_value("news/fetched")
-        item: PageItem = response.meta["item"]
+        item = _article_item(response.meta[ARTICLE])
         item.url, item.status = response.url, response.status
         item.fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = response.body
@@ -318,12 +309,31 @@ class NewsSpider(Spider):
         return [item]
 
     def article_error(self, failure: Failure) -> list[PageItem]:
-        item: PageItem = failure.request.meta["item"]
+        item = _article_item(failure.request.meta[ARTICLE])
+        item.canonical_url = strip_tracking(item.url)  # the entry's, as discovery had it
         if isinstance(failure.value, HttpError):
             item.status = failure.value.response.status
             item.url = failure.value.response.url
         item.fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return [item.reject(failure_reason(failure))]
+
+
+def _article_item(article: tuple[str, str, datetime | None, bool]) -> PageItem:
+    """The item of an article request, built when its answer arrives from what the request carries."""
+    url, discovered_by, hint, published = article
+    return PageItem(url=url, discovered_by=discovered_by, date_hint=iso(hint), date_hint_is_published=published)
+
+
+def _reject(entry: Entry, key: str, discovered_by: str, reason: str) -> PageItem:
+    """The index line of an entry not fetched."""
+    item = PageItem(
+        url=entry.url,
+        canonical_url=key,
+        discovered_by=discovered_by,
+        date_hint=iso(entry.date_hint),
+        date_hint_is_published=entry.date_hint_is_published,
+    )
+    return item.reject(reason)
 
 
 def _headers(headers: Any) -> list[tuple[str, str]]:
