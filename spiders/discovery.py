@@ -78,7 +78,9 @@ def _local(tag: object) -> str:
 
 @functools.lru_cache(maxsize=1024)  # a document has a few distinct tags, each seen once or more per entry
 def _local_name(tag: str) -> str:
-    return etree.QName(tag).localname.lower()
+    # not etree.QName: the recovering parser keeps an undeclared prefix in the tag ("news:news"), which
+    # QName refuses; such a sitemap's entries are still read
+    return tag.rpartition("}")[2].rpartition(":")[2].lower()
 
 
 def _child_text(elem: etree._Element, *names: str) -> str | None:

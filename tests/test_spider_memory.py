@@ -105,6 +105,19 @@ def test_streaming_parse_drops_each_entry_once_read(monkeypatch):
     assert max(held) <= 4096 // len(rows[0]) + 2, "more than a chunk's entries were held as a tree"
 
 
+def test_news_sitemap_with_an_undeclared_prefix_is_salvaged_not_raised():
+    """The recovering parser keeps "news:news" as a tag name; reading it must not raise (a lost sitemap)."""
+    body = (
+        b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url>'
+        b"<loc>https://a.example/x</loc><news:news><news:publication_date>2025-01-01</news:publication_date>"
+        b"</news:news></url></urlset>"
+    )
+    doc = discovery.parse_document(body, "https://a.example/sitemap.xml")
+    assert (doc.kind, doc.error) == ("sitemap", "malformed_xml")
+    entries = [(e.url, e.date_hint.date(), e.news) for e in doc.entries]
+    assert entries == [("https://a.example/x", date(2025, 1, 1), True)]
+
+
 def test_malformed_doctype_and_utf16_documents_are_parsed_whole():
     truncated = _urlset("<url><loc>/a/1</loc></url><url><loc>/a/2")[:-10]
     doctype = b'<!DOCTYPE urlset SYSTEM "urlset.dtd">' + _urlset("<url><loc>/a/1</loc></url>")[21:]
