@@ -39,7 +39,7 @@ class Keys:
 
     @classmethod
     def of(cls, paragraphs: list[str], more: Iterable[str] = ()) -> Keys:
-        keys = {p: BoilerplateState.key(p) for p in (*paragraphs, *more)}
+        keys = {p: BoilerplateState.key(p) for p in dict.fromkeys((*paragraphs, *more))}  # kept repeats most
         return cls(fingerprint("\n".join(paragraphs))[:16], keys)
 
     def get(self, paragraph: str) -> str | None:
