@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 
+# Package caches stay inside the checkout too (ignored): nothing is written to the home directory.
+export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
+export PIP_CACHE_DIR ?= $(CURDIR)/.cache/pip
+
 # Airflow's state (database, logs) stays inside the checkout, in an ignored folder.
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg

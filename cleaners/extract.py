@@ -51,11 +51,8 @@ class Draft:
 
 @lru_cache(maxsize=256)
 def _source_rules(name: str) -> Mapping[str, Any]:
-    try:
-        from spiders.sources import get_source  # written concurrently; may not exist yet
-    except ImportError:
-        LOG.warning("spiders.sources not available: no per-source rules for %r", name)
-        return {}
+    from newsconfig.sources import get_source
+
     try:
         return dict(getattr(get_source(name), "cleaning", None) or {})
     except Exception as err:  # noqa: BLE001 - an unknown source must not stop cleaning

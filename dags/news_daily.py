@@ -6,7 +6,6 @@ parse time (imports of the pipeline happen inside tasks).
 
 from __future__ import annotations
 
-import os
 import re
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -14,16 +13,18 @@ from datetime import UTC, date, datetime, timedelta
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowFailException
 
-CLEAN_ASSET = Asset(f"s3://{os.environ.get('NEWS_BUCKET', 'news-ingest')}/clean/")
-RETRIES = int(os.environ.get("NEWS_TASK_RETRIES", "2"))
-RETRY_DELAY = timedelta(seconds=float(os.environ.get("NEWS_RETRY_DELAY_SECONDS", "30")))
+from newsconfig import env
+
+CLEAN_ASSET = Asset(f"s3://{env.bucket_or('news-ingest')}/clean/")
+RETRIES = env.task_retries()
+RETRY_DELAY = env.retry_delay()
 # The crawl subprocess is killed after NEWS_CRAWL_TIMEOUT_SECONDS (read again by spiders.crawl at run time, same
 # default) and stops fetching on its own a margin before that, keeping what it has; the task's bound lies
 # above both, with room for fetching earlier days' indexes and staging and publishing the raw partition.
-CRAWL_TIMEOUT = timedelta(seconds=float(os.environ.get("NEWS_CRAWL_TIMEOUT_SECONDS") or "3600"))
+CRAWL_TIMEOUT = timedelta(seconds=env.crawl_timeout())
 CRAWL_TASK_TIMEOUT = CRAWL_TIMEOUT + timedelta(hours=1)
 # Bounds the crawls running at once over all sources and runs; each site's own politeness lives in its crawl.
-CRAWL_POOL = os.environ.get("NEWS_CRAWL_POOL") or "default_pool"
+CRAWL_POOL = env.crawl_pool()
 
 
 def _window() -> tuple[date, date]:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from ingest import config, downstream, partition
+from ingest import downstream, partition
 from ingest import s3 as s3io
 from ingest.local_s3 import local_s3_env
+from newsconfig import env as config
 
 BUCKET = "news-demo"
 STATE = config.PROJECT_ROOT / ".state" / "demo"

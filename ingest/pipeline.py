@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ingest import config, partition, rawio
+from ingest import partition, rawio
 from ingest import s3 as s3io
 from ingest.parquet import SCHEMA_VERSION, write_rows
+from newsconfig import env as config
 
 MAX_EMPTY_SHARE = 0.2  # above this share of pages without article text, the cleaner or the site is broken
 
@@ -34,7 +35,7 @@ def state_key(source: str) -> str:
 
 def list_sources(selected: list[str] | None = None) -> list[str]:
     """Names of the configured sources, or the selected subset (unknown names are an error)."""
-    from spiders.sources import load_sources
+    from newsconfig.sources import load_sources
 
     names = [s.name for s in load_sources(config.sources_path())]
     if not selected:
@@ -123,7 +124,7 @@ def _download_parts(s3, bucket: str, manifest: dict, folder: Path) -> dict[str, 
 
 def _clean_to_parquet(s3, bucket: str, source: str, local: dict[str, Path], out: Path) -> dict:
     from cleaners import BoilerplateState, clean_batch
-    from spiders.sources import get_source
+    from newsconfig.sources import get_source
 
     index_path = next((p for k, p in local.items() if k.endswith("index.jsonl.gz")), Path("/nonexistent"))
     index = {(e.get("warc_file"), e.get("warc_offset")): e for e in rawio.read_index(index_path)}
@@ -200,7 +201,7 @@ def _cleaner_version() -> str:
 def validate(cleaned: dict, quiet: bool | None = None) -> dict:
     """Quality gates on the staged partition; raises QualityGateError saying what is wrong."""
     from cleaners import is_appeal
-    from spiders.sources import get_source
+    from newsconfig.sources import get_source
 
     source, stats = cleaned["source"], cleaned["stats"]
     if quiet is None:

@@ -14,8 +14,8 @@ import json
 from collections import Counter
 from datetime import date
 
-from ingest import config
 from ingest import s3 as s3io
+from newsconfig import env as config
 
 STAGES = ("crawl", "clean", "validate", "publish")
 

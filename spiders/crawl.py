@@ -28,8 +28,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from newsconfig.env import crawl_timeout
+from newsconfig.env import scrapy_settings as env_settings
+
 STDERR_TAIL = 60  # lines of the crawler's log shown in an error
-DEFAULT_TIMEOUT = 3600.0  # seconds, when neither the caller nor NEWS_CRAWL_TIMEOUT_SECONDS says
 CLOSE_OVERHEAD = 10.0  # seconds at least for interpreter start-up (the budget starts at spider open) and output
 CLOSE_OVERHEAD_SHARE = 0.05  # … or this share of the timeout, whichever is longer
 
@@ -92,34 +94,6 @@ def run_crawl(
         return summary
 
 
-def crawl_timeout() -> float:
-    """`NEWS_CRAWL_TIMEOUT_SECONDS`: how long a crawl may run before its subprocess is killed (default 3600)."""
-    text = os.environ.get("NEWS_CRAWL_TIMEOUT_SECONDS", "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise ValueError(f"NEWS_CRAWL_TIMEOUT_SECONDS must be a positive number of seconds, not {text!r}")
-    return value
-
-
-def env_settings() -> dict[str, Any]:
-    """`NEWS_SCRAPY_SETTINGS`: a JSON object of Scrapy settings for every crawl (empty when unset)."""
-    text = os.environ.get("NEWS_SCRAPY_SETTINGS", "").strip()
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"NEWS_SCRAPY_SETTINGS is not valid JSON: {e}") from e
-    if not isinstance(value, dict):
-        raise ValueError(f"NEWS_SCRAPY_SETTINGS must be a JSON object of Scrapy settings, not {text!r}")
-    return value
-
-
 def crawl_budget(timeout: float, settings: dict[str, Any]) -> float:
     """Seconds the spider may fetch for (its CLOSESPIDER_TIMEOUT) so that it is done within `timeout`.
 
@@ -153,7 +127,7 @@ def _effective(settings: dict[str, Any], source: str, sources_path: str | None) 
     from spiders import settings as project
 
     try:
-        from spiders.sources import get_source
+        from newsconfig.sources import get_source
 
         politeness = get_source(source, sources_path).scrapy_settings()
     except Exception:  # noqa: BLE001 - a bad source fails the crawl itself, with Scrapy's message in the log

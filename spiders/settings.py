@@ -4,14 +4,14 @@
 and retry backoff; the news spider applies it, and each source's `politeness` overrides, when it starts.
 """
 
-import os
+from newsconfig.env import contact
 
 BOT_NAME = "news-ingest"
 SPIDER_MODULES = ["spiders.spiders"]
 NEWSPIDER_MODULE = "spiders.spiders"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
-NEWS_CONTACT = os.environ.get("NEWS_CONTACT", "mailto:data@example.org")
+NEWS_CONTACT = contact()
 USER_AGENT = f"news-ingest/0.1 (+{NEWS_CONTACT})"
 ROBOTSTXT_OBEY = True
 

@@ -84,7 +84,7 @@ def test_the_same_arguments_give_the_same_pages():
 
 
 def test_the_sources_file_switches_politeness_off(site, tmp_path):
-    from spiders.sources import load_sources
+    from newsconfig.sources import load_sources
 
     path = site.write_sources(tmp_path / "sources.yaml")
     sources = load_sources(path)

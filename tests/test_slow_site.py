@@ -209,7 +209,8 @@ def test_crawl_budget_leaves_room_for_the_last_downloads(tmp_path):
 
 
 def test_env_settings_and_timeout_are_checked(monkeypatch):
-    from spiders.crawl import crawl_timeout, env_settings
+    from newsconfig.env import crawl_timeout
+    from newsconfig.env import scrapy_settings as env_settings
 
     monkeypatch.delenv("NEWS_CRAWL_TIMEOUT_SECONDS", raising=False)
     monkeypatch.delenv("NEWS_SCRAPY_SETTINGS", raising=False)

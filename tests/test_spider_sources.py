@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spiders.sources import Source, SourceConfigError, get_source, load_sources
+from newsconfig.sources import Source, SourceConfigError, get_source, load_sources
 
 GOOD = """
 sources:

@@ -35,6 +35,7 @@ from twisted.internet.defer import CancelledError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
+from newsconfig.sources import Source, get_source
 from spiders import pages
 from spiders.dates import day_start, iso
 from spiders.dedup import DigestSet, EarlierCaptures, digest
@@ -42,7 +43,6 @@ from spiders.discovery import Document, Entry, TooLarge, gunzip_bounded, parse_d
 from spiders.items import PageItem
 from spiders.middlewares import Refused
 from spiders.scheduler import ARTICLE
-from spiders.sources import Source, get_source
 from spiders.urls import host_of, in_domains, is_blocked_address, strip_tracking
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")

@@ -1,6 +1,6 @@
 """The sources file: one declarative entry per publisher, validated when loaded.
 
-Other packages (the cleaners, the DAG) import `Source`, `load_sources`, `get_source` and `SourceConfigError`.
+Every package (the spider, the cleaners, the pipeline) reads sources through `load_sources` and `get_source`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+
+from newsconfig.env import sources_path
 
 NAME_RE = re.compile(r"^[a-z0-9_-]+$")
 LANGUAGE_RE = re.compile(r"^[a-zA-Z]{2,3}([-_][A-Za-z0-9]+)*$")
@@ -62,18 +64,9 @@ class Source:
         return {POLITENESS[key][1]: POLITENESS[key][0][-1](value) for key, value in self.politeness.items()}
 
 
-def default_path() -> Path:
-    """`NEWS_SOURCES`, else `sources.yaml`; a relative path missing from the cwd is tried in the checkout."""
-    path = Path(os.environ.get("NEWS_SOURCES", "sources.yaml"))
-    if path.is_absolute() or path.exists():
-        return path
-    checkout = Path(__file__).resolve().parents[1] / path
-    return checkout if checkout.exists() else path
-
-
 def load_sources(path: str | os.PathLike | None = None) -> list[Source]:
     """Read and validate every source of a sources file."""
-    path = Path(path) if path is not None else default_path()
+    path = Path(path) if path is not None else sources_path()
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
@@ -101,7 +94,7 @@ def get_source(name: str, path: str | os.PathLike | None = None) -> Source:
     for source in sources:
         if source.name == name:
             return source
-    shown = path if path is not None else default_path()
+    shown = path if path is not None else sources_path()
     raise SourceConfigError(f"{shown}: no source named {name!r}; known: {[s.name for s in sources]}")
 
 

@@ -1,0 +1,109 @@
+"""Run-time configuration from the standard environment (no home-made config files).
+
+Every `NEWS_*` variable is read here and nowhere else; a bad value raises ValueError naming the variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CRAWL_TIMEOUT = 3600.0  # seconds
+
+
+def _text(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def bucket() -> str:
+    """The bucket everything is written to: `NEWS_BUCKET`."""
+    name = _text("NEWS_BUCKET")
+    if not name:
+        raise RuntimeError("NEWS_BUCKET is not set: export the name of the S3 bucket to write to")
+    return name
+
+
+def bucket_or(default: str) -> str:
+    """`NEWS_BUCKET`, or `default` where a name is needed before it must be set (a DAG's asset URI)."""
+    return _text("NEWS_BUCKET") or default
+
+
+def sources_path() -> Path:
+    """The sources file: `NEWS_SOURCES`, default `sources.yaml`.
+
+    A relative path is looked up in the working directory first, then in the project root,
+    because Airflow workers do not run in the checkout's directory.
+    """
+    path = Path(_text("NEWS_SOURCES") or "sources.yaml")
+    if path.is_absolute() or path.exists():
+        return path
+    checkout = PROJECT_ROOT / path
+    return checkout if checkout.exists() else path
+
+
+def _whole(name: str, default: int, meaning: str) -> int:
+    text = _text(name, str(default))
+    if not text.isdigit():
+        raise ValueError(f"{name} must be a whole number ({meaning}), not {text!r}")
+    return int(text)
+
+
+def _seconds(name: str, default: float) -> float:
+    text = _text(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def dedup_days() -> int:
+    """How many earlier days' raw indexes a crawl skips captures from: `NEWS_DEDUP_DAYS`, default 7 (0: off)."""
+    return _whole("NEWS_DEDUP_DAYS", 7, "days; 0: no cross-day dedup")
+
+
+def task_retries() -> int:
+    """Retries of every task of the DAG: `NEWS_TASK_RETRIES`, default 2."""
+    return _whole("NEWS_TASK_RETRIES", 2, "retries per task")
+
+
+def retry_delay() -> timedelta:
+    """The first retry's delay, then doubling: `NEWS_RETRY_DELAY_SECONDS`, default 30."""
+    return timedelta(seconds=_seconds("NEWS_RETRY_DELAY_SECONDS", 30.0))
+
+
+def crawl_timeout() -> float:
+    """`NEWS_CRAWL_TIMEOUT_SECONDS`: how long a crawl may run before its subprocess is killed (default 3600)."""
+    return _seconds("NEWS_CRAWL_TIMEOUT_SECONDS", DEFAULT_CRAWL_TIMEOUT)
+
+
+def crawl_pool() -> str:
+    """The Airflow pool of the crawl tasks: `NEWS_CRAWL_POOL`, default Airflow's `default_pool`."""
+    return _text("NEWS_CRAWL_POOL") or "default_pool"
+
+
+def contact() -> str:
+    """The contact put in the crawler's user agent: `NEWS_CONTACT`."""
+    return _text("NEWS_CONTACT") or "mailto:data@example.org"
+
+
+def scrapy_settings() -> dict[str, Any]:
+    """`NEWS_SCRAPY_SETTINGS`: a JSON object of Scrapy settings for every crawl (empty when unset)."""
+    text = _text("NEWS_SCRAPY_SETTINGS")
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"NEWS_SCRAPY_SETTINGS is not valid JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise ValueError(f"NEWS_SCRAPY_SETTINGS must be a JSON object of Scrapy settings, not {text!r}")
+    return value
