@@ -339,19 +339,17 @@ def test_a_worker_killed_during_a_crawl_is_retried_on_the_other_worker(topology)
 
 
 def test_s3_endpoint_down_during_the_run_fails_a_task_that_is_retried(topology):
-    from moto.server import ThreadedMotoServer
-
     day = DEMO_DAY - timedelta(days=2)
     run_id = "manual__celery_s3_outage"
     server = topology.s3_server
-    host, port = server._server.get_host_and_port()
+    host, port = server.host, server.port
     topology.trigger(day, run_id)
 
     def crawl_running() -> bool:
         return any(t["task_id"] == "per_source.crawl" and t["state"] == "running" for t in topology.tries(run_id))
 
     wait_until(crawl_running, 120, "a running crawl", 0.5)
-    server.stop()
+    server.pause()
     stopped_at = time.monotonic()
     assert not listening(host, port), "the S3 endpoint still accepts connections"
     try:
@@ -361,10 +359,8 @@ def test_s3_endpoint_down_during_the_run_fails_a_task_that_is_retried(topology):
 
         wait_until(a_try_failed, 150, "a task try failing while S3 is down", 0.5)
     finally:
-        # same address: the task processes keep AWS_ENDPOINT_URL; moto's backend state lives in this process
-        restarted = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        restarted.start()
-        server._server = restarted  # so that the session fixture stops the running one
+        # same address (the task processes keep AWS_ENDPOINT_URL), same objects: the server process kept them
+        server.resume()
     outage = time.monotonic() - stopped_at
     failed = {
         (t["task_id"], t["map_index"], t["try_number"]): t
