@@ -110,7 +110,7 @@ def scrapy_settings() -> dict[str, Any]:
 
 
 def state_days() -> int:
-    """How far back a clean looks for the boilerplate state of an earlier published day: `NEWS_STATE_DAYS`, default 7."""
+    """How far back a clean looks for an earlier published day's boilerplate state: `NEWS_STATE_DAYS`, default 7."""
     return _whole("NEWS_STATE_DAYS", 7, "days; 0: every clean starts from an empty state")
 
 
