@@ -20,7 +20,7 @@ from datetime import date
 from urllib.parse import urlparse
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from ingest.parquet import SCHEMA_VERSION
@@ -113,6 +113,7 @@ def publish(bucket: str, source: str, day: date, batches: pa.RecordBatchReader |
             partition_by=PARTITION_BY,
             schema_mode="merge",
             storage_options=storage_options(),
+            writer_properties=WriterProperties(compression="ZSTD"),
             commit_properties=CommitProperties(custom_metadata=metadata, max_commit_retries=COMMIT_RETRIES),
         )
     except CommitFailedError as err:
@@ -127,10 +128,10 @@ def publish(bucket: str, source: str, day: date, batches: pa.RecordBatchReader |
 
 def _own_version(table: DeltaTable, metadata: dict[str, str]) -> int:
     """The version of the commit carrying `metadata` (another partition may have committed right after it)."""
-    for commit in table.history(COMMIT_RETRIES + 1):
+    for commit in table.history():
         if all(commit.get(k) == v for k, v in metadata.items()):
             return int(commit["version"])
-    return table.version()
+    raise RuntimeError(f"the commit of {metadata} is not in the table's history")
 
 
 def mark_schema_version(table: DeltaTable) -> None:
