@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from newsconfig import env
 
-CLEAN_ASSET = Asset(f"s3://{env.bucket_or('news-ingest')}/clean/")
+CLEAN_ASSET = Asset(env.clean_asset_uri())
 RETRIES = env.task_retries()
 RETRY_DELAY = env.retry_delay()
 # The crawl subprocess is killed after NEWS_CRAWL_TIMEOUT_SECONDS (read again by spiders.crawl at run time, same

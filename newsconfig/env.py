@@ -122,3 +122,8 @@ def state_wait() -> float:
 def retention_days() -> int:
     """How long replaced files stay (time travel, superseded raw attempts, staging): `NEWS_RETENTION_DAYS`, 7."""
     return _whole("NEWS_RETENTION_DAYS", 7, "days")
+
+
+def clean_asset_uri() -> str:
+    """The Airflow asset of the clean Delta table, one URI for the DAG that publishes it and those that read it."""
+    return f"s3://{bucket_or('news-ingest')}/clean/"
