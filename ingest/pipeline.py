@@ -110,13 +110,15 @@ def wait_for_earlier_days(
     if not days:
         return
     deadline = time.monotonic() + (config.state_wait() if timeout is None else timeout)
+    pause = 0.5
     while (count := unfinished(days)) > 0:
         if time.monotonic() >= deadline:
             raise EarlierDaysUnfinished(
                 f"{count} run(s) of the days {days[-1]}..{days[0]} still unfinished: the clean of {day} builds on "
                 "their boilerplate state; it will be retried (or raise NEWS_STATE_WAIT_SECONDS)"
             )
-        time.sleep(poll)
+        time.sleep(pause)
+        pause = min(pause * 2, poll)  # asks the API server every `poll` seconds at most
 
 
 def earlier_state(s3, bucket: str, source: str, day: date):
@@ -315,7 +317,8 @@ def publish(validated: dict, run_id: str) -> dict:
     for part in partition.staged_from_dict(validated.get("staged_state", [])):
         s3io.copy_object(s3, bucket, part.key, state_key(source, day))
     s3io.delete_keys(s3, bucket, [p["key"] for p in validated["staged"] + validated.get("staged_state", [])])
-    files = table.open_table(bucket, version).file_uris([("source", "=", source), ("dt", "=", day.isoformat())])
+    here = f"/source={source}/dt={day.isoformat()}/"
+    files = [f for f in table.open_table(bucket, version).file_uris() if here in f]
     return {
         "source": source,
         "dt": validated["dt"],
