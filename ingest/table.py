@@ -15,7 +15,9 @@ by `history()`; the schema version is also a table property. Credentials come fr
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from datetime import date
 from urllib.parse import urlparse
 
@@ -30,6 +32,9 @@ PARTITION_BY = ["source", "dt"]
 SCHEMA_PROPERTY = "news_ingest.schema_version"
 META = "news_ingest."  # prefix of our keys in each commit's metadata
 COMMIT_RETRIES = 15  # commits of other partitions that a publish may be overtaken by before it gives up
+# a checkpoint every 10 commits: a reader or writer replays at most 10 JSON commits after the latest checkpoint
+# (delta-rs's default of 100 made a publish read up to 100 small objects before writing)
+CHECKPOINT_INTERVAL = "10"
 
 
 class ConcurrentPublishError(RuntimeError):
@@ -41,10 +46,12 @@ def uri(bucket: str) -> str:
 
 
 def storage_options() -> dict[str, str]:
-    """delta-rs options from boto3's credential chain (keys, session token, profile, role) and endpoint."""
-    import boto3
+    """delta-rs options from boto3's credential chain (keys, session token, profile, role) and endpoint.
 
-    session = boto3.Session()
+    The session is made once per AWS environment (making one costs 0.3-1 s); its credentials are frozen on every
+    call, so refreshable ones (a role's) stay fresh.
+    """
+    session, endpoint = _session(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
     credentials = session.get_credentials()
     if credentials is None:
         raise RuntimeError("no AWS credentials found (environment, profile, or role): boto3 found none")
@@ -56,7 +63,6 @@ def storage_options() -> dict[str, str]:
     }
     if frozen.token:
         options["AWS_SESSION_TOKEN"] = frozen.token
-    endpoint = custom_endpoint(session)
     if endpoint:
         options["AWS_ENDPOINT_URL"] = endpoint
         if urlparse(endpoint).scheme == "http":
@@ -64,13 +70,15 @@ def storage_options() -> dict[str, str]:
     return options
 
 
-def custom_endpoint(session=None) -> str | None:
-    """The S3 endpoint boto3 is configured with (`AWS_ENDPOINT_URL[_S3]`, a profile's `endpoint_url`), None for AWS."""
+@functools.lru_cache(maxsize=8)
+def _session(aws_environment: tuple) -> tuple:
+    """A boto3 session for this AWS environment, and the S3 endpoint it is configured with (None for AWS)."""
     import boto3
 
-    endpoint = (session or boto3.Session()).client("s3").meta.endpoint_url
+    session = boto3.Session()
+    endpoint = session.client("s3").meta.endpoint_url  # AWS_ENDPOINT_URL[_S3], a profile's endpoint_url
     host = urlparse(endpoint).hostname or ""
-    return None if host.endswith(".amazonaws.com") or host == "amazonaws.com" else endpoint
+    return session, None if host.endswith(".amazonaws.com") or host == "amazonaws.com" else endpoint
 
 
 def open_table(bucket: str, version: int | None = None) -> DeltaTable:
@@ -105,8 +113,13 @@ def publish(bucket: str, source: str, day: date, batches: pa.RecordBatchReader |
     """
     metadata = commit_metadata({**info, "source": source, "dt": day.isoformat(), "schema_version": SCHEMA_VERSION})
     try:
+        table = open_table(bucket)
+    except TableNotFoundError:
+        table = None  # the first publish creates the table
+    read_version = table.version() if table else -1
+    try:
         write_deltalake(
-            uri(bucket),
+            table or uri(bucket),
             batches,
             mode="overwrite",
             predicate=partition_predicate(source, day),
@@ -123,21 +136,43 @@ def publish(bucket: str, source: str, day: date, batches: pa.RecordBatchReader |
         ) from err
     table = open_table(bucket)
     mark_schema_version(table)
-    return _own_version(table, metadata)
+    return _own_version(bucket, metadata, read_version, table.version())
 
 
-def _own_version(table: DeltaTable, metadata: dict[str, str]) -> int:
-    """The version of the commit carrying `metadata` (another partition may have committed right after it)."""
-    for commit in table.history():
-        if all(commit.get(k) == v for k, v in metadata.items()):
-            return int(commit["version"])
-    raise RuntimeError(f"the commit of {metadata} is not in the table's history")
+def _own_version(bucket: str, metadata: dict[str, str], read_version: int, latest: int) -> int:
+    """The version of the commit carrying `metadata`, among those after the version this publish read.
+
+    write_deltalake does not return it, and `DeltaTable.history()` cannot tell it while other partitions commit:
+    in deltalake 1.6.6 it lists the newest commits in storage but numbers them from the loaded snapshot's
+    version. So the commit entries themselves are read (the Delta log's documented JSON, one object each).
+    """
+    from ingest import s3 as s3io
+
+    s3 = s3io.client()
+    for version in range(latest, read_version, -1):
+        body = s3io.get_bytes(s3, bucket, f"{PREFIX}/_delta_log/{version:020d}.json")
+        for line in body.splitlines():
+            info = json.loads(line).get("commitInfo") if line.strip() else None
+            if info is not None and all(info.get(k) == v for k, v in metadata.items()):
+                return version
+    raise RuntimeError(f"the commit of {metadata} is not among versions {read_version + 1}..{latest}")
 
 
 def mark_schema_version(table: DeltaTable) -> None:
-    """Record the schema version as a table property, once per version change (a metadata-only commit)."""
-    if table.metadata().configuration.get(SCHEMA_PROPERTY) != SCHEMA_VERSION:
-        table.alter.set_table_properties({SCHEMA_PROPERTY: SCHEMA_VERSION}, raise_if_not_exists=False)
+    """Record the schema version (and the checkpoint interval) as table properties, once per change (a
+    metadata-only commit). Two first publishes may both find them missing: the loser finds them set next time.
+    """
+    wanted = {SCHEMA_PROPERTY: SCHEMA_VERSION, "delta.checkpointInterval": CHECKPOINT_INTERVAL}
+    for _ in range(3):
+        configuration = table.metadata().configuration
+        if all(configuration.get(k) == v for k, v in wanted.items()):
+            return
+        try:
+            table.alter.set_table_properties(wanted, raise_if_not_exists=False)
+            return
+        except CommitFailedError:
+            table.update_incremental()
+    raise ConcurrentPublishError(f"could not record {SCHEMA_PROPERTY}={SCHEMA_VERSION}: the table kept changing")
 
 
 def history(bucket: str, limit: int | None = None) -> list[dict]:

@@ -91,6 +91,19 @@ def test_daily_run_writes_clean_partitions_without_appeals(airflow_db, bucket, d
     assert {(e["source"], e["dt"]) for e in events.values()} == {(s, demo_day.isoformat()) for s in expected}
     versions = {e["version"] for e in events.values()}
     assert len(versions) == len(expected) and all(e["schema_version"] == SCHEMA_VERSION for e in events.values())
+    # the example downstream DAG processes exactly the partitions the events name, at their versions
+    landed = [{k: e[k] for k in ("source", "dt", "version")} for e in events.values()]
+    counted = _downstream_dag_module().word_counts.function(landed)
+    assert {(c["source"], c["articles"]) for c in counted} == {(s, len(a)) for s, a in expected.items()}
+    assert all(c["words"] > 50 * c["articles"] for c in counted if c["articles"])
+
+
+def _downstream_dag_module():
+    path = DAG_FILE.parent / "news_clean_downstream.py"
+    spec = importlib.util.spec_from_file_location("news_clean_downstream_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _asset_events(run_id: str) -> dict[tuple[str, int], dict]:
