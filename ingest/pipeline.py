@@ -311,8 +311,11 @@ def publish(validated: dict, run_id: str) -> dict:
         s3io.download_file(s3, bucket, staged[0].key, path)
         if s3io.sha256_file(path) != staged[0].sha256:
             raise OSError(f"checksum mismatch for staged s3://{bucket}/{staged[0].key}")
-        parquet = pq.ParquetFile(path)
-        batches = pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
+
+        def batches() -> pa.RecordBatchReader:
+            parquet = pq.ParquetFile(path)
+            return pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
+
         version = table.publish(bucket, source, day, batches, info)
     for part in partition.staged_from_dict(validated.get("staged_state", [])):
         s3io.copy_object(s3, bucket, part.key, state_key(source, day))

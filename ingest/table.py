@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlparse
 
@@ -35,6 +36,7 @@ COMMIT_RETRIES = 15  # commits of other partitions that a publish may be overtak
 # a checkpoint every 10 commits: a reader or writer replays at most 10 JSON commits after the latest checkpoint
 # (delta-rs's default of 100 made a publish read up to 100 small objects before writing)
 CHECKPOINT_INTERVAL = "10"
+METADATA_RETRIES = 3
 
 
 class ConcurrentPublishError(RuntimeError):
@@ -105,35 +107,46 @@ def commit_metadata(info: dict) -> dict[str, str]:
     return {META + k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in info.items()}
 
 
-def publish(bucket: str, source: str, day: date, batches: pa.RecordBatchReader | pa.Table, info: dict) -> int:
-    """Replace the partition (source, day) by `batches` in one commit; returns the table version written.
+def publish(
+    bucket: str, source: str, day: date, data: pa.Table | Callable[[], pa.RecordBatchReader], info: dict
+) -> int:
+    """Replace the partition (source, day) by `data` in one commit; returns the table version written.
 
-    `batches` must hold only rows of that partition (delta-rs checks it against the predicate). New columns
-    are a schema-evolution commit (`schema_mode="merge"`).
+    `data`: a table, or a function returning a fresh reader of the rows (called again if the write is retried).
+    It must hold only rows of that partition (delta-rs checks it against the predicate). New columns are a
+    schema-evolution commit (`schema_mode="merge"`). A commit refused because the table's metadata or protocol
+    changed meanwhile (another publish created the table or set its properties) is retried; one refused because
+    another run committed the same partition raises ConcurrentPublishError.
     """
     metadata = commit_metadata({**info, "source": source, "dt": day.isoformat(), "schema_version": SCHEMA_VERSION})
-    try:
-        table = open_table(bucket)
-    except TableNotFoundError:
-        table = None  # the first publish creates the table
-    read_version = table.version() if table else -1
-    try:
-        write_deltalake(
-            table or uri(bucket),
-            batches,
-            mode="overwrite",
-            predicate=partition_predicate(source, day),
-            partition_by=PARTITION_BY,
-            schema_mode="merge",
-            storage_options=storage_options(),
-            writer_properties=WriterProperties(compression="ZSTD"),
-            commit_properties=CommitProperties(custom_metadata=metadata, max_commit_retries=COMMIT_RETRIES),
-        )
-    except CommitFailedError as err:
-        raise ConcurrentPublishError(
-            f"clean/source={source}/dt={day} was committed by another run while this one wrote it; this attempt's "
-            f"files are not part of the table (the other run's day is). Retry to publish this attempt's rows. ({err})"
-        ) from err
+    for attempt in range(METADATA_RETRIES + 1):
+        try:
+            table = open_table(bucket)
+        except TableNotFoundError:
+            table = None  # the first publish creates the table
+        read_version = table.version() if table else -1
+        try:
+            write_deltalake(
+                table or uri(bucket),
+                data() if callable(data) else data,
+                mode="overwrite",
+                predicate=partition_predicate(source, day),
+                partition_by=PARTITION_BY,
+                schema_mode="merge",
+                storage_options=storage_options(),
+                writer_properties=WriterProperties(compression="ZSTD"),
+                commit_properties=CommitProperties(custom_metadata=metadata, max_commit_retries=COMMIT_RETRIES),
+            )
+            break
+        except CommitFailedError as err:
+            message = str(err).lower()
+            if ("metadata changed" in message or "protocol changed" in message) and attempt < METADATA_RETRIES:
+                continue
+            raise ConcurrentPublishError(
+                f"clean/source={source}/dt={day} was committed by another run while this one wrote it; this "
+                f"attempt's files are not part of the table (the other run's day is). Retry to publish this "
+                f"attempt's rows. ({err})"
+            ) from err
     table = open_table(bucket)
     mark_schema_version(table)
     return _own_version(bucket, metadata, read_version, table.version())

@@ -170,6 +170,16 @@ def test_a_duckdb_reader_sees_whole_versions_during_20_republishes(bucket):
     assert downstream.rows_per_day(con, bucket) == [("alpha", DAY, 3), ("beta", DAY, 2)]
 
 
+def test_the_first_publishes_of_a_new_table_all_commit(bucket):
+    """Sources of one run publish at once into a bucket without the table: one creates it and sets its properties
+    (a metadata commit that refuses the others' commits), the others retry and land."""
+    parts = [(f"s{i}", DAY) for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        versions = list(pool.map(lambda p: publish(bucket, p[0], p[1], 2, p[0]), parts))
+    assert len(set(versions)) == 4
+    assert downstream.rows_per_day(downstream.connect(), bucket) == [(s, DAY, 2) for s, _ in parts]
+
+
 def test_concurrent_publishes_of_six_partitions_all_commit(bucket):
     publish(bucket, "seed", DAY, 1, "seed")
     parts = [(f"s{i}", DAY - timedelta(days=i % 2)) for i in range(6)]
