@@ -190,19 +190,24 @@ def test_concurrent_publishes_of_six_partitions_all_commit(bucket):
     assert counts == sorted([(s, d, 2) for s, d in parts] + [("seed", DAY, 1)])
 
 
+def stale_write(stale, source: str, n: int, tag: str) -> None:
+    """The publish's write, made on a table read before another commit (the read this writer started from)."""
+    write_deltalake(
+        stale,
+        rows(source, DAY, n, tag),
+        mode="overwrite",
+        predicate=table.partition_predicate(source, DAY),
+        partition_by=table.PARTITION_BY,
+    )
+
+
 def test_a_stale_writer_of_the_same_partition_fails_clearly_and_changes_nothing(bucket):
     """Deterministic interleaving: B reads the table, A commits the partition, B commits on its stale read."""
     publish(bucket, "alpha", DAY, 2, "initial")
     stale = table.open_table(bucket)  # B's read
     publish(bucket, "alpha", DAY, 3, "writer-a")  # A commits in between
     with pytest.raises(Exception, match="concurrent") as caught:
-        write_deltalake(
-            stale,
-            rows("alpha", DAY, 4, "writer-b"),
-            mode="overwrite",
-            predicate=table.partition_predicate("alpha", DAY),
-            partition_by=table.PARTITION_BY,
-        )
+        stale_write(stale, "alpha", 4, "writer-b")
     assert "CommitFailed" in type(caught.value).__name__
     assert [r["title"] for r in partition_rows(bucket, "alpha", DAY)] == ["writer-a"] * 3
 
@@ -212,13 +217,7 @@ def test_a_stale_writer_of_another_partition_commits_after_a_retry(bucket):
     publish(bucket, "alpha", DAY, 2, "initial")
     stale = table.open_table(bucket)
     publish(bucket, "beta", DAY, 3, "writer-a")
-    write_deltalake(
-        stale,
-        rows("alpha", DAY, 4, "writer-b"),
-        mode="overwrite",
-        predicate=table.partition_predicate("alpha", DAY),
-        partition_by=table.PARTITION_BY,
-    )
+    stale_write(stale, "alpha", 4, "writer-b")
     counts = downstream.rows_per_day(downstream.connect(), bucket)
     assert counts == [("alpha", DAY, 4), ("beta", DAY, 3)]
 
