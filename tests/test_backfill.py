@@ -77,17 +77,17 @@ def test_three_day_backfill_writes_one_correct_partition_per_day(bucket, demo_so
         )  # fmt: skip
         runs = cluster.wait_for_runs(DAG_ID, 3, timeout=480, run_id_prefix="backfill__")
         assert [r["state"] for r in runs] == ["success"] * 3, cluster.describe_runs(DAG_ID, runs)
-        clean_starts = {
+        clean_ends = {
             r["run_id"]: min(
-                _when(t["start_date"]) for t in cluster.task_instances(DAG_ID, r["run_id"])
+                _when(t["end_date"]) for t in cluster.task_instances(DAG_ID, r["run_id"])
                 if t["task_id"] == "per_source.clean"
             )
             for r in runs
         }  # fmt: skip
-    # runs overlap (crawls side by side), but the clean of a day waits until the day before has finished: it
-    # builds on that day's published boilerplate state (README "Deterministic re-cleaning")
+    # runs overlap (crawls side by side), but the clean of a day waits (inside the task) until the run of the day
+    # before has finished: it builds on that day's published boilerplate state (README "Deterministic re-cleaning")
     for before, after in zip(runs, runs[1:], strict=False):
-        assert clean_starts[after["run_id"]] >= _when(before["end_date"]), (before, after, clean_starts)
+        assert clean_ends[after["run_id"]] >= _when(before["end_date"]), (before, after, clean_ends)
     assert [r["logical_date"][:10] for r in runs] == [d.isoformat() for d in days]
     assert _max_overlap(runs) <= 2, "more than two days crawled at once"
 
