@@ -6,6 +6,7 @@ small dicts (they travel as XComs); data stays in S3.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ from ingest import s3 as s3io
 from ingest.parquet import SCHEMA_VERSION, write_rows
 from newsconfig import env as config
 
+log = logging.getLogger(__name__)
 MAX_EMPTY_SHARE = 0.2  # above this share of pages without article text, the cleaner or the site is broken
 
 
@@ -110,8 +112,12 @@ def wait_for_earlier_days(
     if not days:
         return
     deadline = time.monotonic() + (config.state_wait() if timeout is None else timeout)
-    pause = 0.5
+    pause, logged = 0.5, False
     while (count := unfinished(days)) > 0:
+        if not logged:
+            log.info("clean of %s waits for %d unfinished run(s) of %s..%s (their boilerplate state)", day, count,
+                     days[-1], days[0])  # fmt: skip
+            logged = True
         if time.monotonic() >= deadline:
             raise EarlierDaysUnfinished(
                 f"{count} run(s) of the days {days[-1]}..{days[0]} still unfinished: the clean of {day} builds on "
