@@ -111,8 +111,8 @@ def show(day: date) -> None:
     report = json.loads(s3io.get_bytes(s3, BUCKET, f"reports/dt={day}/report.json"))
     print(f"\n== report: failed sources {report['failed'] or 'none'}; removals by rule {report['removed_by_rule']}")
     print(f"\n== read back with DuckDB: rows per source and dt of the Delta table {downstream.clean_uri(BUCKET)}")
-    for row in counts.items():
-        print("  ", row)
+    for (source, dt), rows in counts.items():
+        print("  ", (source, dt, rows))
     sample = con.execute(
         f"SELECT source, dt, published_at, title, len(text) AS chars, len(removed) AS removals "
         f"FROM delta_scan('{downstream.clean_uri(BUCKET)}') ORDER BY ALL LIMIT 5"
