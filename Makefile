@@ -12,7 +12,7 @@ export PIP_CACHE_DIR ?= $(CURDIR)/.cache/pip
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
 
-.PHONY: demo test lint install lock bench bench-dag clean
+.PHONY: demo test lint install lock bench bench-dag bench-storage clean
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m ingest.demo
@@ -49,6 +49,10 @@ bench: $(VENV)/.installed
 # The whole DAG under Celery with 1 and 2 workers; needs PostgreSQL and Redis on 127.0.0.1 (about 10 min).
 bench-dag: $(VENV)/.installed
 	$(BIN)/python bench/dag_scale.py --repeat 2
+
+# The clean layer as a Delta table vs the Hive file layout: publish and DuckDB query times, file counts (about 3 min).
+bench-storage: $(VENV)/.installed
+	$(BIN)/python bench/storage.py
 
 clean:
 	rm -rf .airflow .state

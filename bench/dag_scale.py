@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import io
 import json
 import os
 import secrets
@@ -580,10 +579,9 @@ def log_timeline(rows: list[dict], logs: dict[str, str], t0: datetime) -> None:
 
 def check_s3(bucket: str, site: ScaleSite, day: date, result: RunResult) -> None:
     """Read every clean partition back and compare it with the site's articles of the day, URL by URL."""
-    import pyarrow.parquet as pq
 
-    from ingest import partition
     from ingest import s3 as s3io
+    from ingest import table as clean_table
 
     s3 = s3io.client()
     report = {}
@@ -595,21 +593,21 @@ def check_s3(bucket: str, site: ScaleSite, day: date, result: RunResult) -> None
     log(f"  read back from s3://{bucket}/clean/source=*/dt={day}/:")
     for source, articles in expected.items():
         appeal_lines = next(p for p in site.publishers if p.name == source).appeals.lines()
-        manifest = partition.read_manifest(s3, bucket, "clean", source, day)
-        if manifest is None:
+        data = clean_table.open_table(bucket).to_pyarrow_table(
+            columns=["url", "text"], filters=[("source", "=", source), ("dt", "=", day)]
+        ) if clean_table.exists(bucket) else None
+        if data is None or data.num_rows == 0:
             entry = report.get("sources", {}).get(source, {})
             why = f"failed at {entry.get('failed_stage')}: {entry.get('error')}" if entry else "no report entry"
             result.problems.append(f"{source}: clean partition not published ({why})")
             log(f"    {source:8} NOT PUBLISHED ({why})")
             continue
         urls, leaks, incomplete = [], 0, 0
-        for part in manifest["parts"]:
-            table = pq.read_table(io.BytesIO(s3io.get_bytes(s3, bucket, part["key"])), columns=["url", "text"])
-            for url, text in zip(table.column("url").to_pylist(), table.column("text").to_pylist(), strict=True):
-                urls.append(url)
-                leaks += sum(1 for line in appeal_lines if line in (text or ""))
-                if url in articles and any(p not in (text or "") for p in articles[url].paragraphs):
-                    incomplete += 1
+        for url, text in zip(data.column("url").to_pylist(), data.column("text").to_pylist(), strict=True):
+            urls.append(url)
+            leaks += sum(1 for line in appeal_lines if line in (text or ""))
+            if url in articles and any(p not in (text or "") for p in articles[url].paragraphs):
+                incomplete += 1
         dupes = len(urls) - len(set(urls))
         missing = sorted(set(articles) - set(urls))
         extra = sorted(set(urls) - set(articles))

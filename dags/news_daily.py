@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from newsconfig import env
 
-CLEAN_ASSET = Asset(f"s3://{env.bucket_or('news-ingest')}/clean/")
+CLEAN_ASSET = Asset(env.clean_asset_uri())
 RETRIES = env.task_retries()
 RETRY_DELAY = env.retry_delay()
 # The crawl subprocess is killed after NEWS_CRAWL_TIMEOUT_SECONDS (read again by spiders.crawl at run time, same
@@ -79,12 +79,19 @@ def crawl(source: str) -> dict:
         return pipeline.crawl(source, start, end, bool(get_current_context()["params"]["recrawl"]), _attempt())
 
 
-@task(execution_timeout=timedelta(hours=1))
+def _unfinished_runs(days: list[date]) -> int:
+    """How many runs of this DAG for the given days (their logical dates) are queued or running."""
+    ti = get_current_context()["ti"]
+    logical = [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days]
+    return ti.get_dr_count(dag_id=ti.dag_id, logical_dates=logical, states=["queued", "running"])
+
+
+@task(execution_timeout=timedelta(hours=4))  # includes waiting for earlier days (NEWS_STATE_WAIT_SECONDS)
 def clean(crawled: dict) -> dict:
     from ingest import pipeline
 
     with _stage_errors():
-        return pipeline.clean(crawled["source"], _window()[0], _attempt())
+        return pipeline.clean(crawled["source"], _window()[0], _attempt(), _unfinished_runs)
 
 
 @task(execution_timeout=timedelta(minutes=30))
@@ -99,8 +106,14 @@ def validate(cleaned: dict) -> dict:
 def publish(validated: dict) -> dict:
     from ingest import pipeline
 
+    context = get_current_context()
     with _stage_errors():
-        return pipeline.publish(validated, get_current_context()["ti"].run_id)
+        published = pipeline.publish(validated, context["ti"].run_id)
+    # what landed, so a downstream DAG can process just that partition (dags/clean_downstream.py)
+    context["outlet_events"][CLEAN_ASSET].extra = {
+        k: published[k] for k in ("source", "dt", "version", "rows", "schema_version")
+    }
+    return published
 
 
 @task_group

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from ingest import downstream, partition
+from ingest import downstream
 from ingest import s3 as s3io
 from ingest.local_s3 import local_s3_env
 from newsconfig import env as config
@@ -97,39 +97,31 @@ def main() -> int:
 def show(day: date) -> None:
     s3 = s3io.client()
     names = [s["name"] for s in yaml.safe_load((STATE / "sources.yaml").read_text())["sources"]]
+    con = downstream.connect()
+    counts = {(source, dt): rows for source, dt, rows in downstream.rows_per_day(con, BUCKET)}
     print(f"\n== articles per source, dt={day}")
-    example = None
     for name in names:
-        manifest = partition.read_manifest(s3, BUCKET, "clean", name, day)
-        rows = manifest["rows"] if manifest else "not published"
-        print(f"  {name:<20} {rows}")
-        if manifest and manifest["rows"] and example is None:
-            example = manifest["parts"][0]["key"]
+        print(f"  {name:<20} {counts.get((name, day), 'not published')}")
+    example = next((n for n in names if counts.get((n, day))), None)
     if example:
-        show_article(s3, example)
+        show_article(downstream.day_rows(con, BUCKET, example, day)[0])
     print("\n== S3 keys written")
     for key, size in sorted(s3io.list_objects(s3, BUCKET, "").items()):
         print(f"  s3://{BUCKET}/{key}  ({size} bytes)")
     report = json.loads(s3io.get_bytes(s3, BUCKET, f"reports/dt={day}/report.json"))
     print(f"\n== report: failed sources {report['failed'] or 'none'}; removals by rule {report['removed_by_rule']}")
-    con = downstream.connect()
-    print(f"\n== read back with DuckDB: rows per source and dt from {downstream.clean_glob(BUCKET)}")
-    for row in downstream.rows_per_day(con, BUCKET):
-        print("  ", row)
+    print(f"\n== read back with DuckDB: rows per source and dt of the Delta table {downstream.clean_uri(BUCKET)}")
+    for (source, dt), rows in counts.items():
+        print("  ", (source, dt, rows))
     sample = con.execute(
         f"SELECT source, dt, published_at, title, len(text) AS chars, len(removed) AS removals "
-        f"FROM read_parquet('{downstream.clean_glob(BUCKET)}', hive_partitioning=true) ORDER BY ALL LIMIT 5"
+        f"FROM delta_scan('{downstream.clean_uri(BUCKET)}') ORDER BY ALL LIMIT 5"
     ).fetchall()
     for row in sample:
         print("  ", row)
 
 
-def show_article(s3, key: str) -> None:
-    import pyarrow.parquet as pq
-
-    local = STATE / "example.parquet"
-    s3io.download_file(s3, BUCKET, key, local)
-    row = pq.read_table(local).slice(0, 1).to_pylist()[0]
+def show_article(row: dict) -> None:
     print(f"\n== one cleaned article: {row['title']!r}\n   {row['url']}  published {row['published_at']}")
     for paragraph in row["text"].split("\n\n")[:4]:
         print(textwrap.indent(textwrap.fill(paragraph, 100), "   | "), end="\n   |\n")

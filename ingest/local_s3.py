@@ -1,13 +1,27 @@
-"""A local S3-compatible endpoint (moto's server mode) on a free loopback port, for the demo and tests."""
+"""A local S3-compatible endpoint (moto's server mode) on a free loopback port, for the demo and tests.
+
+The server runs in a child process (`python -m ingest.local_s3`), not in a thread of the caller: delta-rs
+calls that keep Python's GIL while they wait on S3 (`DeltaTable.history()`, `alter.*`) would otherwise wait
+on a server that cannot run, and concurrency tests get a server that runs beside them as S3 does.
+
+moto honours `If-None-Match: *` and `If-Match` on PUT, but checks the condition and stores the object in two
+steps, so two conditional writes of one key racing on its threads could both succeed. S3 makes them atomic,
+and delta-rs commits and the raw layer's publish rely on that: `serialise_writes` makes every mutating
+request (PUT, POST, DELETE) run alone, so a conditional write is atomic here too. Reads stay concurrent.
+"""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from moto.server import ThreadedMotoServer
 
 # moto accepts any credentials; these keep boto3 from looking for real ones.
 LOCAL_ENV = {
@@ -15,24 +29,69 @@ LOCAL_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+MUTATING = frozenset({"PUT", "POST", "DELETE"})
+
+
+def serialise_writes(app):
+    """WSGI middleware: one mutating request at a time, its response drained inside the lock."""
+    lock = threading.Lock()
+
+    def wrapped(environ, start_response):
+        if environ.get("REQUEST_METHOD") not in MUTATING:
+            return app(environ, start_response)
+        with lock:
+            return list(app(environ, start_response))
+
+    return wrapped
 
 
 class LocalS3:
-    """Start with `start()`; `env` holds the variables that point boto3 (and DuckDB, pyarrow) at it."""
+    """Start with `start()`; `env` holds the variables that point boto3 (and DuckDB, delta-rs) at it.
+
+    `pause()` closes the port and `resume()` listens on it again with the same objects: an S3 outage.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self.host, self.port = host, port
         self.endpoint = ""
+        self._proc: subprocess.Popen | None = None
 
     def start(self) -> LocalS3:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "ingest.local_s3", "--host", self.host, "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        line = self._proc.stdout.readline().strip()  # "listening <port>" once the socket is bound
+        if not line.startswith("listening "):
+            self.stop()
+            raise RuntimeError(f"the local S3 server did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.endpoint = f"http://{self.host}:{self.port}"
         return self
 
+    def _signal(self, signum: int) -> None:
+        assert self._proc is not None, "start() first"
+        self._proc.send_signal(signum)
+        if self._proc.stdout.readline().strip() not in ("paused", "resumed"):
+            raise RuntimeError("the local S3 server did not answer")
+
+    def pause(self) -> None:
+        self._signal(signal.SIGUSR1)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGUSR2)
+
     def stop(self) -> None:
-        self._server.stop()
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -57,3 +116,63 @@ def local_s3_env(bucket: str) -> Iterator[LocalS3]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def serve(host: str, port: int) -> None:
+    """The child process: moto's S3 app behind `serialise_writes`; SIGUSR1/SIGUSR2 close/reopen the port."""
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    app = serialise_writes(DomainDispatcherApplication(create_backend_app))
+    state: dict = {}
+    requests: list[int] = []
+    wake = threading.Event()
+
+    def listen(bind_port: int) -> int:
+        server = make_server(host, bind_port, app, threaded=True, request_handler=MotoRequestHandler)
+        state["server"] = server
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server.server_address[1]
+
+    def on_signal(signum, _frame):
+        requests.append(signum)
+        wake.set()
+
+    signal.signal(signal.SIGUSR1, on_signal)
+    signal.signal(signal.SIGUSR2, on_signal)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    port = listen(port)
+    print(f"listening {port}", flush=True)
+    while True:
+        wake.wait(1.0)
+        wake.clear()
+        while requests:
+            signum = requests.pop(0)
+            if signum == signal.SIGUSR1:
+                if state.get("server"):
+                    server = state.pop("server")
+                    server.shutdown()
+                    server.server_close()
+                print("paused", flush=True)
+            elif signum == signal.SIGUSR2:
+                if not state.get("server"):
+                    for _ in range(50):  # the port may linger a moment after close
+                        try:
+                            listen(port)
+                            break
+                        except OSError:
+                            time.sleep(0.1)
+                print("resumed", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

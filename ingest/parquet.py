@@ -1,4 +1,9 @@
-"""The Parquet schema of the clean layer (a contract: bump SCHEMA_VERSION on any change)."""
+"""The schema of the clean layer's rows (a contract: bump SCHEMA_VERSION on any change).
+
+The clean layer is one Delta table (`ingest.table`) partitioned by `source` and `dt`; the clean stage writes a
+day's rows to one staged Parquet file of this schema, which the publish stage commits to the table.
+Version 2 added `dt`, the partition's day (version 1 had it only in the hive path).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 ROW_GROUP_ROWS = 1000
 
 REMOVAL = pa.struct([("text", pa.string()), ("rule", pa.string()), ("layer", pa.string())])
@@ -30,6 +35,7 @@ SCHEMA = pa.schema(
         ("cleaner_version", pa.string()),
         ("warc_file", pa.string()),
         ("warc_offset", pa.int64()),
+        ("dt", pa.date32()),
     ],
     metadata={"news_ingest.schema_version": SCHEMA_VERSION},
 )

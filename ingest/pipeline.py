@@ -6,11 +6,15 @@ small dicts (they travel as XComs); data stays in S3.
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest import partition, rawio
@@ -18,6 +22,7 @@ from ingest import s3 as s3io
 from ingest.parquet import SCHEMA_VERSION, write_rows
 from newsconfig import env as config
 
+log = logging.getLogger(__name__)
 MAX_EMPTY_SHARE = 0.2  # above this share of pages without article text, the cleaner or the site is broken
 
 
@@ -29,8 +34,13 @@ class RawPartitionMissing(Exception):
     """Re-cleaning was asked for, but the raw partition is not in S3."""
 
 
-def state_key(source: str) -> str:
-    return f"state/source={source}/boilerplate.json"
+class EarlierDaysUnfinished(Exception):
+    """A run of an earlier day in the state window was still unfinished when the wait ran out; retry later."""
+
+
+def state_key(source: str, day: date) -> str:
+    """The boilerplate state after cleaning `day`: written once per publish of that day, never updated in place."""
+    return f"state/source={source}/dt={day.isoformat()}/boilerplate.json"
 
 
 def list_sources(selected: list[str] | None = None) -> list[str]:
@@ -65,9 +75,8 @@ def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> d
         settings = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else None
         summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()), settings=settings)
         files = sorted(out.glob("part-*.warc.gz")) + sorted(out.glob("index.jsonl.gz"))
-        staged = partition.stage_files(s3, bucket, files, "raw", source, start, attempt)
         info = {"crawl": summary, "window": [start.isoformat(), end.isoformat()], "dedup_days": sorted(indexes)}
-        partition.publish(s3, bucket, "raw", source, start, staged, info)
+        partition.publish(s3, bucket, "raw", source, start, files, info, attempt)
     return {"source": source, "reused": False, "summary": summary, "dedup_days": sorted(indexes)}
 
 
@@ -90,22 +99,72 @@ def _earlier_indexes(s3, bucket: str, source: str, day: date, folder: Path) -> d
     return found
 
 
-def clean(source: str, day: date, attempt: str) -> dict:
-    """Clean the raw partition of (source, day) into one staged Parquet part."""
+def wait_for_earlier_days(
+    day: date, unfinished: Callable[[list[date]], int], timeout: float | None = None, poll: float = 15.0
+) -> None:
+    """Wait while runs of the days in the state window before `day` are unfinished (`unfinished(days)` counts them).
+
+    The clean of D uses the state published by the latest earlier day, so it must not start while an earlier
+    day may still publish: then a backfill running days side by side cleans exactly as one running them in
+    order. Bounded: after `timeout` (NEWS_STATE_WAIT_SECONDS) it raises EarlierDaysUnfinished and the task retries.
+    """
+    days = [day - timedelta(days=back) for back in range(1, config.state_days() + 1)]
+    if not days:
+        return
+    deadline = time.monotonic() + (config.state_wait() if timeout is None else timeout)
+    pause, logged = 0.5, False
+    while (count := unfinished(days)) > 0:
+        if not logged:
+            log.info("clean of %s waits for %d unfinished run(s) of %s..%s (their boilerplate state)", day, count,
+                     days[-1], days[0])  # fmt: skip
+            logged = True
+        if time.monotonic() >= deadline:
+            raise EarlierDaysUnfinished(
+                f"{count} run(s) of the days {days[-1]}..{days[0]} still unfinished: the clean of {day} builds on "
+                "their boilerplate state; it will be retried (or raise NEWS_STATE_WAIT_SECONDS)"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, poll)  # asks the API server every `poll` seconds at most
+
+
+def earlier_state(s3, bucket: str, source: str, day: date):
+    """The state published by the latest day before `day` within NEWS_STATE_DAYS (empty if none): (state, day)."""
+    from cleaners import BoilerplateState
+
+    for back in range(1, config.state_days() + 1):
+        earlier = day - timedelta(days=back)
+        body = s3io.get_bytes_or_none(s3, bucket, state_key(source, earlier))
+        if body is not None:
+            return BoilerplateState.from_json(body), earlier
+    return BoilerplateState(source=source), None
+
+
+def clean(source: str, day: date, attempt: str, unfinished: Callable[[list[date]], int] | None = None) -> dict:
+    """Clean the raw partition of (source, day) into one staged Parquet file and the state it leads to.
+
+    `unfinished` counts the runs of given days that are still going (see wait_for_earlier_days); None: no wait.
+    """
     s3, bucket = s3io.client(), config.bucket()
     raw = partition.read_manifest(s3, bucket, "raw", source, day)
     if raw is None:
         raise RawPartitionMissing(f"no complete raw partition for {source} on {day}")
+    if unfinished is not None:
+        wait_for_earlier_days(day, unfinished)
+    state, state_from = earlier_state(s3, bucket, source, day)
     with tempfile.TemporaryDirectory(prefix="clean-") as tmp:
         local = _download_parts(s3, bucket, raw, Path(tmp))
-        out = Path(tmp) / "part-00000.parquet"
-        stats = _clean_to_parquet(s3, bucket, source, local, out)
-        staged = partition.stage_files(s3, bucket, [out], "clean", source, day, attempt)
+        out, state_file = Path(tmp) / "part-00000.parquet", Path(tmp) / "boilerplate.json"
+        stats = _clean_to_parquet(source, day, local, out, state)
+        state_file.write_bytes(state.to_json())
+        staged = partition.stage_files(s3, bucket, [out, state_file], "clean", source, day, attempt)
+    stats["state_from"] = state_from.isoformat() if state_from else None
     return {
         "source": source,
         "dt": day.isoformat(),
+        "attempt": attempt,
         "stats": stats,
-        "staged": partition.staged_to_dict(staged),
+        "staged": partition.staged_to_dict(staged[:1]),
+        "staged_state": partition.staged_to_dict(staged[1:]),
         "raw_parts": [p["key"] for p in raw["parts"]],
     }
 
@@ -122,15 +181,14 @@ def _download_parts(s3, bucket: str, manifest: dict, folder: Path) -> dict[str, 
     return local
 
 
-def _clean_to_parquet(s3, bucket: str, source: str, local: dict[str, Path], out: Path) -> dict:
-    from cleaners import BoilerplateState, clean_batch
+def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path, state) -> dict:
+    """Clean every response of the raw parts into `out`; `state` (the earlier days') learns this day's articles."""
+    from cleaners import clean_batch
     from newsconfig.sources import get_source
 
     index_path = next((p for k, p in local.items() if k.endswith("index.jsonl.gz")), Path("/nonexistent"))
     index = {(e.get("warc_file"), e.get("warc_offset")): e for e in rawio.read_index(index_path)}
     warcs = sorted((k, p) for k, p in local.items() if k.endswith(".warc.gz"))
-    state_body = s3io.get_bytes_or_none(s3, bucket, state_key(source))
-    state = BoilerplateState.from_json(state_body) if state_body else BoilerplateState()
     cleaning = get_source(source, config.sources_path()).cleaning or None
 
     def records():
@@ -151,10 +209,9 @@ def _clean_to_parquet(s3, bucket: str, source: str, local: dict[str, Path], out:
                 continue
             stats["articles"] += 1
             stats["removed_by_rule"].update(r.rule for r in article.removed)
-            yield _row(source, url, entry, fetched_at, key, offset, article)
+            yield {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day}
 
     write_rows(rows(), out)
-    s3io.put_bytes(s3, bucket, state_key(source), state.to_json(), "application/json")
     stats["cleaner_version"] = _cleaner_version()
     return {**stats, "rejected": dict(stats["rejected"]), "removed_by_rule": dict(stats["removed_by_rule"])}
 
@@ -235,23 +292,48 @@ def _appeal_leaks(staged: list[dict], is_appeal) -> list[str]:
 
 
 def publish(validated: dict, run_id: str) -> dict:
-    """Swap the staged Parquet into clean/…/dt=D with its manifest and _SUCCESS."""
+    """Commit the staged rows as the new version of partition (source, dt) of the clean table, then the state.
+
+    The state of day D is written after D's commit succeeded, under its own key: a later day's clean reads it,
+    nothing ever updates it in place. Only this attempt's staging is deleted; other runs' stays theirs.
+    """
+    from ingest import table
+
     s3, bucket = s3io.client(), config.bucket()
-    day = date.fromisoformat(validated["dt"])
+    source, day, stats = validated["source"], date.fromisoformat(validated["dt"]), validated["stats"]
     info = {
-        "schema_version": SCHEMA_VERSION,
-        "cleaner_version": validated["stats"]["cleaner_version"],
-        "rows": validated["stats"]["articles"],
-        "stats": validated["stats"],
-        "raw_parts": validated["raw_parts"],
         "run_id": run_id,
+        "attempt": validated.get("attempt", ""),
+        "cleaner_version": stats["cleaner_version"],
+        "rows": stats["articles"],
+        "documents": stats["documents"],
+        "rejected": stats["rejected"],
+        "state_from": stats.get("state_from"),
+        "raw_parts": validated["raw_parts"],
     }
     staged = partition.staged_from_dict(validated["staged"])
-    manifest = partition.publish(s3, bucket, "clean", validated["source"], day, staged, info)
+    with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
+        path = Path(tmp) / staged[0].name
+        s3io.download_file(s3, bucket, staged[0].key, path)
+        if s3io.sha256_file(path) != staged[0].sha256:
+            raise OSError(f"checksum mismatch for staged s3://{bucket}/{staged[0].key}")
+
+        def batches() -> pa.RecordBatchReader:
+            parquet = pq.ParquetFile(path)
+            return pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
+
+        version = table.publish(bucket, source, day, batches, info)
+    for part in partition.staged_from_dict(validated.get("staged_state", [])):
+        s3io.copy_object(s3, bucket, part.key, state_key(source, day))
+    s3io.delete_keys(s3, bucket, [p["key"] for p in validated["staged"] + validated.get("staged_state", [])])
+    here = f"/source={source}/dt={day.isoformat()}/"
+    files = [f for f in table.open_table(bucket, version).file_uris() if here in f]
     return {
-        "source": validated["source"],
+        "source": source,
         "dt": validated["dt"],
         "rows": info["rows"],
-        "keys": [p["key"] for p in manifest["parts"]],
-        "stats": validated["stats"],
+        "version": version,
+        "schema_version": SCHEMA_VERSION,
+        "keys": sorted(files),
+        "stats": stats,
     }

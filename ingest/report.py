@@ -51,7 +51,8 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             "articles": clean.get("articles"),
             "rejected": {**crawl.get("rejected", {}), **clean.get("rejected", {})},
             "removed_by_rule": clean.get("removed_by_rule", {}),
-            "keys": (stages.get("publish") or {}).get("keys", []),
+            "keys": (stages.get("publish") or {}).get("keys", []),  # the data files of the committed version
+            "table_version": (stages.get("publish") or {}).get("version"),
             "failed_fetches": fetches,
             "finish_reason": finish_reason,  # None: the crawl stage did not return
             "unfinished": unfinished,

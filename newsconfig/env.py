@@ -107,3 +107,23 @@ def scrapy_settings() -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"NEWS_SCRAPY_SETTINGS must be a JSON object of Scrapy settings, not {text!r}")
     return value
+
+
+def state_days() -> int:
+    """How far back a clean looks for an earlier published day's boilerplate state: `NEWS_STATE_DAYS`, default 7."""
+    return _whole("NEWS_STATE_DAYS", 7, "days; 0: every clean starts from an empty state")
+
+
+def state_wait() -> float:
+    """How long a clean waits for the runs of earlier days in its state window: `NEWS_STATE_WAIT_SECONDS` (3 h)."""
+    return _seconds("NEWS_STATE_WAIT_SECONDS", 3 * 3600.0)
+
+
+def retention_days() -> int:
+    """How long replaced files stay (time travel, superseded raw attempts, staging): `NEWS_RETENTION_DAYS`, 7."""
+    return _whole("NEWS_RETENTION_DAYS", 7, "days")
+
+
+def clean_asset_uri() -> str:
+    """The Airflow asset of the clean Delta table, one URI for the DAG that publishes it and those that read it."""
+    return f"s3://{bucket_or('news-ingest')}/clean/"

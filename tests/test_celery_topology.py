@@ -22,7 +22,6 @@ running long enough to be caught. Needs PostgreSQL on 127.0.0.1:5432 and Redis o
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import os
 import re
@@ -34,12 +33,11 @@ from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import psutil
-import pyarrow.parquet as pq
 import pytest
 import yaml
 from airflow_cluster import ROOT, AirflowCluster, listening, tail, wait_until
 
-from ingest import partition
+from ingest import partition, table
 from ingest import s3 as s3io
 
 DAG_ID = "news_daily"
@@ -168,19 +166,18 @@ class Topology:
         return out
 
     def check_partitions(self, day: date) -> dict[str, int]:
-        """Every source's clean partition of `day`: exactly the day's articles, once each, without appeals;
-        raw and clean prefixes hold exactly their manifest's parts; nothing of the day is left in staging/."""
+        """Every source's clean partition of `day` (in the Delta table): exactly the day's articles, once each,
+        without appeals; the raw prefix holds its manifest, _SUCCESS and attempt folders, the manifest's parts
+        among them; nothing of the day is left in staging/."""
         s3 = s3io.client()
         expected = self.expected(day)
         assert any(expected.values()), f"the demo site has no article on {day}"
         counts = {}
         for source, articles in expected.items():
-            manifest = partition.read_manifest(s3, self.bucket, "clean", source, day)
-            assert manifest is not None, f"clean/source={source}/dt={day} not published"
-            rows = []
-            for part in manifest["parts"]:
-                rows += pq.read_table(io.BytesIO(s3io.get_bytes(s3, self.bucket, part["key"]))).to_pylist()
-            assert manifest["rows"] == len(rows), f"{source} {day}: manifest and parts disagree"
+            rows = table.open_table(self.bucket).to_pyarrow_table(
+                filters=[("source", "=", source), ("dt", "=", day)]
+            ).to_pylist()
+            assert rows or not articles, f"clean/source={source}/dt={day} not published"
             urls = [r["url"] for r in rows]
             assert len(urls) == len(set(urls)), f"{source} dt={day}: duplicate rows {sorted(urls)}"
             assert sorted(urls) == sorted(articles), f"{source} dt={day}: wrong articles"
@@ -188,15 +185,13 @@ class Topology:
                 assert row["published_at"].astimezone(UTC).date() == day, f"{row['url']} filed under dt={day}"
                 for appeal in articles[row["url"]].appeals:
                     assert appeal not in row["text"], f"appeal left in {row['url']}: {appeal[:60]}"
-            for layer in ("raw", "clean"):
-                prefix = partition.partition_prefix(layer, source, day)
-                layer_manifest = partition.read_manifest(s3, self.bucket, layer, source, day)
-                assert layer_manifest is not None, f"{prefix} not published"
-                wanted = {p["key"] for p in layer_manifest["parts"]} | {
-                    prefix + partition.MANIFEST,
-                    prefix + partition.SUCCESS,
-                }
-                assert set(s3io.list_objects(s3, self.bucket, prefix)) == wanted, f"orphans or gaps in {prefix}"
+            prefix = partition.partition_prefix("raw", source, day)
+            raw = partition.read_manifest(s3, self.bucket, "raw", source, day)
+            assert raw is not None, f"{prefix} not published"
+            keys = set(s3io.list_objects(s3, self.bucket, prefix))
+            assert {p["key"] for p in raw["parts"]} <= keys, f"gaps in {prefix}"
+            loose = {k for k in keys if "/attempt=" not in k}
+            assert loose == {prefix + partition.MANIFEST, prefix + partition.SUCCESS}, f"orphans in {prefix}"
             counts[source] = len(rows)
         day_staging = [k for k in s3io.list_objects(s3, self.bucket, "staging/") if f"/dt={day.isoformat()}/" in k]
         assert day_staging == [], f"staging leftovers: {day_staging}"
@@ -339,19 +334,17 @@ def test_a_worker_killed_during_a_crawl_is_retried_on_the_other_worker(topology)
 
 
 def test_s3_endpoint_down_during_the_run_fails_a_task_that_is_retried(topology):
-    from moto.server import ThreadedMotoServer
-
     day = DEMO_DAY - timedelta(days=2)
     run_id = "manual__celery_s3_outage"
     server = topology.s3_server
-    host, port = server._server.get_host_and_port()
+    host, port = server.host, server.port
     topology.trigger(day, run_id)
 
     def crawl_running() -> bool:
         return any(t["task_id"] == "per_source.crawl" and t["state"] == "running" for t in topology.tries(run_id))
 
     wait_until(crawl_running, 120, "a running crawl", 0.5)
-    server.stop()
+    server.pause()
     stopped_at = time.monotonic()
     assert not listening(host, port), "the S3 endpoint still accepts connections"
     try:
@@ -361,10 +354,8 @@ def test_s3_endpoint_down_during_the_run_fails_a_task_that_is_retried(topology):
 
         wait_until(a_try_failed, 150, "a task try failing while S3 is down", 0.5)
     finally:
-        # same address: the task processes keep AWS_ENDPOINT_URL; moto's backend state lives in this process
-        restarted = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        restarted.start()
-        server._server = restarted  # so that the session fixture stops the running one
+        # same address (the task processes keep AWS_ENDPOINT_URL), same objects: the server process kept them
+        server.resume()
     outage = time.monotonic() - stopped_at
     failed = {
         (t["task_id"], t["map_index"], t["try_number"]): t

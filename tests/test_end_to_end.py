@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import os
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from ingest import downstream, partition
+from ingest import downstream, partition, table
 from ingest import s3 as s3io
 from ingest.parquet import SCHEMA, SCHEMA_VERSION
 
@@ -45,20 +43,21 @@ def _expected(demo, day) -> dict[str, dict[str, object]]:
 
 
 def _rows(s3, bucket, source, day) -> list[dict]:
-    manifest = partition.read_manifest(s3, bucket, "clean", source, day)
-    assert manifest is not None, f"{source} not published"
-    rows = []
-    for part in manifest["parts"]:
-        table = pq.read_table(io.BytesIO(s3io.get_bytes(s3, bucket, part["key"])))
-        assert table.schema.equals(SCHEMA, check_metadata=False)
-        assert table.schema.metadata[b"news_ingest.schema_version"] == SCHEMA_VERSION.encode()
-        rows += table.to_pylist()
-    assert manifest["rows"] == len(rows) and manifest["schema_version"] == SCHEMA_VERSION
-    return sorted(rows, key=lambda r: r["url"])
+    """The partition's rows read through the Delta table, checked against the commit that published them."""
+    delta = table.open_table(bucket)
+    data = delta.to_pyarrow_table(filters=[("source", "=", source), ("dt", "=", day)])
+    assert set(data.schema.names) == set(SCHEMA.names)
+    assert delta.metadata().configuration[table.SCHEMA_PROPERTY] == SCHEMA_VERSION
+    commits = [c for c in table.history(bucket) if (c.get("source"), c.get("dt")) == (source, day.isoformat())]
+    commit = commits[0] if commits else None
+    assert commit is not None, f"{source} not published"
+    assert int(commit["rows"]) == data.num_rows and commit["schema_version"] == SCHEMA_VERSION
+    return sorted(data.to_pylist(), key=lambda r: r["url"])
 
 
 def _content(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in ("fetched_at", "warc_offset")} for r in rows]
+    """Rows without where and when they were fetched (a recrawl writes new WARC parts in its own attempt folder)."""
+    return [{k: v for k, v in r.items() if k not in ("fetched_at", "warc_file", "warc_offset")} for r in rows]
 
 
 def test_daily_run_writes_clean_partitions_without_appeals(airflow_db, bucket, demo_sources, demo_day):
@@ -86,32 +85,51 @@ def test_daily_run_writes_clean_partitions_without_appeals(airflow_db, bucket, d
     assert not [k for k in keys if k.startswith("staging/")], "staging is emptied after publishing"
     counts = downstream.rows_per_day(downstream.connect(), bucket)
     assert counts == sorted((s, demo_day, len(a)) for s, a in expected.items() if a)
-    assert _asset_events(run.run_id) == {("per_source.publish", i) for i in range(len(expected))}
+    events = _asset_events(run.run_id)
+    assert set(events) == {("per_source.publish", i) for i in range(len(expected))}
+    # each event names the partition that landed, for a downstream DAG to process just that one
+    assert {(e["source"], e["dt"]) for e in events.values()} == {(s, demo_day.isoformat()) for s in expected}
+    versions = {e["version"] for e in events.values()}
+    assert len(versions) == len(expected) and all(e["schema_version"] == SCHEMA_VERSION for e in events.values())
+    # the example downstream DAG processes exactly the partitions the events name, at their versions
+    landed = [{k: e[k] for k in ("source", "dt", "version")} for e in events.values()]
+    counted = _downstream_dag_module().word_counts.function(landed)
+    assert {(c["source"], c["articles"]) for c in counted} == {(s, len(a)) for s, a in expected.items()}
+    assert all(c["words"] > 50 * c["articles"] for c in counted if c["articles"])
 
 
-def _asset_events(run_id: str) -> set[tuple[str, int]]:
-    """The asset events the run emitted on s3://<bucket>/clean/, by (task, map index)."""
+def _downstream_dag_module():
+    path = DAG_FILE.parent / "news_clean_downstream.py"
+    spec = importlib.util.spec_from_file_location("news_clean_downstream_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _asset_events(run_id: str) -> dict[tuple[str, int], dict]:
+    """The extras of the asset events the run emitted on s3://<bucket>/clean/, by (task, map index)."""
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
         events = (
-            session.query(AssetEvent.source_task_id, AssetEvent.source_map_index)
+            session.query(AssetEvent.source_task_id, AssetEvent.source_map_index, AssetEvent.extra)
             .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
             .filter(AssetEvent.source_run_id == run_id, AssetModel.uri.like("s3://%/clean"))
             .all()
         )
-    return {(task, index) for task, index in events}
+    return {(task, index): extra for task, index, extra in events}
 
 
 def test_same_date_twice_is_idempotent_and_recleaning_needs_no_network(airflow_db, bucket, demo_sources, demo_day):
     s3 = s3io.client()
     assert _run(demo_day).state == "success"
-    first_keys = sorted(s3io.list_objects(s3, bucket, ""))
+    first_files = sorted(table.open_table(bucket).file_uris())
     names = [p.name for p in demo_sources.site.publishers]
     first = {n: _content(_rows(s3, bucket, n, demo_day)) for n in names}
     assert _run(demo_day).state == "success"  # a recrawl: only the fetch times differ
-    assert sorted(s3io.list_objects(s3, bucket, "")) == first_keys
+    # one live file per partition, as before; the replaced ones stay for time travel until the vacuum
+    assert len(table.open_table(bucket).file_uris()) == len(first_files)
     assert {n: _content(_rows(s3, bucket, n, demo_day)) for n in names} == first
 
     requests_before = len(demo_sources.request_log)
@@ -153,8 +171,8 @@ def test_a_failing_source_does_not_stop_the_others_and_the_report_names_it(
     assert _run(demo_day).state == "failed"
     s3 = s3io.client()
     for source in (p.name for p in demo_sources.site.publishers):
-        assert partition.read_manifest(s3, bucket, "clean", source, demo_day) is not None, source
-    assert partition.read_manifest(s3, bucket, "clean", "broken", demo_day) is None
+        assert _rows(s3, bucket, source, demo_day), source
+    assert "broken" not in {source for source, _, _ in downstream.rows_per_day(downstream.connect(), bucket)}
     report = json.loads(s3io.get_bytes(s3, bucket, f"reports/dt={demo_day}/report.json"))
     assert report["failed"] == ["broken"]
     broken = report["sources"]["broken"]
