@@ -167,12 +167,21 @@ def test_per_source_rules_xpath_and_css() -> None:
         assert any(r.rule.startswith("source:") and "Advertise" in r.text for r in art.removed)
 
 
-def test_bad_source_rules_are_recorded_not_fatal() -> None:
-    art = clean_html(ARTICLE, source={"prune_xpath": "//div[@class='house-ad']", "prune_css": ["div[["]})
-    assert art.error is None and "Advertise your business" not in art.text
-    assert any(r.rule.startswith("source:css:invalid") for r in art.removed)
-    art = clean_html(ARTICLE, source={"prune_xpath": ["//div[@class="]})
-    assert art.error is None and any(r.rule.startswith("source:xpath:invalid") for r in art.removed)
+def test_bad_source_rules_are_a_configuration_error_before_any_document() -> None:
+    from newsconfig.sources import CleaningRuleError
+
+    for rules, field in (
+        ({"prune_css": ["div[["]}, "cleaning.prune_css"),
+        ({"prune_xpath": ["//div[@class="]}, "cleaning.prune_xpath"),
+        ({"prune_xpath": ["count(//p)"]}, "cleaning.prune_xpath"),
+        ({"prune_xpath": ["//p[foo()]"]}, "cleaning.prune_xpath"),  # compiles, fails only when evaluated
+        ({"drop": ["//aside"]}, "cleaning.drop"),
+    ):
+        with pytest.raises(CleaningRuleError) as err:
+            clean_html(ARTICLE, source=rules)
+        assert err.value.field == field
+        with pytest.raises(CleaningRuleError):
+            next(clean_batch([(ARTICLE, "u")], source=rules))
 
 
 def test_headline_is_metadata_not_body() -> None:
@@ -201,8 +210,8 @@ def test_inline_appeal_paragraph_in_html_removed() -> None:
 
 
 def test_clean_html_safeguard() -> None:
-    appeals = [a for lang in ("en", "de", "fr") for a in APPEALS[lang]]
-    art = clean_html(page([NEWS[0], *appeals]))
+    appeals = [a for lang in ("en", "de", "fr") for a in APPEALS[lang]] * 2
+    art = clean_html(page([*NEWS[:4], *appeals]))
     assert NEWS[0] in art.text and appeals[0] in art.text
     assert [r.rule for r in art.removed if r.layer != "structure"] == ["safeguard"]
 
