@@ -23,6 +23,7 @@ REASONS = {
     "appeal_only": "the page is all appeal text (a 'support us' page)",
     "too_slow": "cleaning took longer than the per-document time budget",
     "failed": "an unexpected error in extraction (logged)",
+    "unreadable": "the input could not be read: a missing file, a bad manifest line, a broken WARC record (CLI)",
 }
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)

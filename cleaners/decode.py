@@ -77,9 +77,12 @@ _TAGS = re.compile(rb"<[^<>]*>")  # stops at the next "<": linear
 _META_TAG = re.compile(rb"<meta\b[^<>]*>", re.IGNORECASE)
 _BODY = re.compile(rb"<body\b", re.IGNORECASE)
 _SINGLE_BYTE_LEGACY = frozenset(
-    {"cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "koi8_r", "koi8_u"}
-    | {f"iso8859_{n}" for n in range(2, 17)}
-    | {"cp874", "mac_cyrillic", "mac_roman", "cp866"}
+    codecs.lookup(name).name
+    for name in (
+        *(f"cp{n}" for n in range(1250, 1259)),
+        *(f"iso8859_{n}" for n in (*range(2, 12), *range(13, 17))),
+        *("koi8_r", "koi8_u", "cp874", "cp866", "mac_cyrillic", "mac_roman"),
+    )
 )
 
 
@@ -259,14 +262,20 @@ def decode(data: bytes, content_type: str | None = None, charset: str | None = N
     mime = sniff_binary(data)
     if mime is not None:
         raise DecodeError("binary", f"not html: the content is {mime}")
+    # C0 controls are the same bytes in every ASCII-compatible encoding: counted in C on the bytes, before
+    # any encoding is weighed (random bytes are binary, not mojibake)
+    c0 = len(data.translate(None, _NOT_C0_CONTROL))
+    wide = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        (http_charset(content_type) or _label(charset) or "").startswith(("utf-16", "utf-32"))
+    )
+    if not wide:
+        _refuse_binary(c0, len(data))
     decoded = _choose(data, content_type, charset)
     text = decoded.text
-    # C0 controls are the same bytes in every ASCII-compatible encoding: counted in C on the bytes;
-    # what the decoding could not read became U+FFFD; C1 controls come only from single-byte codecs
     if decoded.encoding.startswith(("utf-16", "utf-32")):  # not ASCII-compatible: count on the text
         check_text(text)
-    else:
-        bad = len(data.translate(None, _NOT_C0_CONTROL)) + text.count("\ufffd")
+    else:  # what the decoding could not read became U+FFFD; C1 controls come only from single-byte codecs
+        bad = c0 + text.count("\ufffd")
         if decoded.encoding not in ("utf-8", "ascii"):
             bad += len(_C1.findall(text))
         _refuse_binary(bad, len(text))
