@@ -193,7 +193,7 @@ def _extract(
     art.title, art.authors, art.published_at, art.site_name = meta.title, meta.authors, meta.published, meta.site_name
     art.language, art.canonical_url = page.language, page.canonical
     art.removed = removed
-    page.drop_hidden()
+    page.slim()
     doc = _bare(page.tree, url, fast=count > FAST_ELEMENTS)
     doc = _recall_fallback(doc, page.tree, url, max(1, pruned.page_len - page.link_len))
     if doc is None or _text_len(doc) < MIN_TEXT:

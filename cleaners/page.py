@@ -140,12 +140,19 @@ class Page:
         m = _LANG.match((tree.get("lang") or tree.get("xml:lang") or "").strip())
         self.language = m.group(0).lower() if m else None
 
-    def drop_hidden(self) -> None:
-        """Remove the body's scripts (but JSON-LD), styles and templates: nothing reads them after the
-        metadata, and the extractor would copy them with the page only to drop them."""
+    def slim(self) -> None:
+        """Remove what no text is read from once the metadata is read: scripts (but JSON-LD, whose
+        articleBody trafilatura's baseline may use), styles, templates, SVG, and the rest of the head.
+        The extractor copies the page it is given and would drop these only after copying them."""
         for el in self.hidden:
             if el.get("type") not in _JSON_LD and el.getparent() is not None:
                 el.drop_tree()  # lxml.html: the tail text stays
+        etree.strip_elements(self.body, "svg", with_tail=False)
+        head = next(self.tree.iter("head"), None)
+        if head is not None:
+            for el in list(head):
+                if not (el.tag == "script" and el.get("type") in _JSON_LD):
+                    head.remove(el)
 
     @classmethod
     def parse(cls, text: str) -> Page | None:
