@@ -155,6 +155,9 @@ def test_clean_html_structure_layer_and_metadata() -> None:
     assert "structure:token:aria-label=newsletter" in rules
     assert "structure:heading+cta" in rules
     assert all(r.layer == "structure" and r.text for r in art.removed)
+    # the audit trail reads as the page does: block elements and buttons are not glued together
+    donate = next(r.text for r in art.removed if r.rule == "structure:token:class=donate")
+    assert donate.startswith("Support our newsroom Local reporting costs money.") and donate.endswith("Norvale. Donate")
     assert art.fingerprint == cleaners.fingerprint(art.text) and art.cleaner_version == cleaners.CLEANER_VERSION
     json.dumps(art.to_dict())
 
@@ -344,3 +347,15 @@ def test_batch_reports_bad_documents_in_place() -> None:
     docs = [_docs(1)[0], (b"", "https://ledger.example/empty"), (b"\x00\x01", "https://ledger.example/bin")]
     arts = list(clean_batch(docs))
     assert [a.error is None for a in arts] == [True, False, False]
+
+
+def test_readable_text_separates_blocks_not_inline_elements() -> None:
+    from lxml import html as lxml_html
+
+    from cleaners.page import readable_text
+
+    el = lxml_html.fragment_fromstring(
+        "<div><h3>Give</h3><p>Keep <b>us</b> in<i>dependent</i>, <a href='#'>today</a>.<br>Thanks</p>"
+        "<script>var x = 1;</script><button>Donate</button><input type='submit' value='Join'></div>"
+    )
+    assert readable_text(el) == "Give Keep us independent, today. Thanks Donate Join"
