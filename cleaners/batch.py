@@ -120,6 +120,11 @@ def clean_batch(
         state = BoilerplateState(source=source if isinstance(source, str) else None)
     if workers <= 1 and budget is None:
         drafts = _in_process(docs, source)
+    elif multiprocessing.current_process().daemon:
+        # a daemonic process (a Celery prefork worker's task) may not start worker processes: extraction
+        # runs here, and the budget is not enforced (pages of many short blocks are still cut down)
+        LOG.warning("clean_batch in a daemonic process: no worker processes, the time budget is not enforced")
+        drafts = _in_process(docs, source)
     else:
         drafts = _pooled(docs, _portable(source), max(1, workers), budget)
     pending: deque = deque()

@@ -228,7 +228,9 @@ def _choose(data: bytes, content_type: str | None, charset: str | None) -> Decod
     if label is None:
         label, by = meta_charset(data), "meta"
     if label is None:
-        label = _detect(data) or "cp1252"
+        detected = _detect(data)
+        # all the non-ASCII bytes outside the text (in scripts, say): any single-byte reading will do
+        label = detected if detected not in (None, "ascii") else "cp1252"
         return Decoded(data.decode(label, errors="replace"), label, "detected")
     if label == "utf-8":
         text = data.decode("utf-8", errors="replace")

@@ -64,13 +64,13 @@ class Draft:
 
 @lru_cache(maxsize=256)
 def _source_rules(name: str) -> Mapping[str, Any]:
-    from newsconfig.sources import SourceConfigError, get_source
+    from newsconfig.sources import load_sources
 
-    try:
-        return dict(get_source(name).cleaning or {})
-    except SourceConfigError as err:  # an unknown source must not stop cleaning
-        LOG.warning("no cleaning rules for source %r: %s", name, err)
-        return {}
+    for source in load_sources():  # a bad sources file is an error here too, not "no rules"
+        if source.name == name:
+            return dict(source.cleaning or {})
+    LOG.warning("no cleaning rules: no source named %r in the sources file", name)  # must not stop cleaning
+    return {}
 
 
 def resolve_rules(source: str | Mapping | CleaningRules | None) -> CleaningRules:

@@ -102,3 +102,20 @@ def test_batch_counts_appeal_only_in_place() -> None:
     docs = [*normal_docs(2), (page(SUPPORT_PAGE, "Support us"), "https://ledger.example/support"), *normal_docs(3)[2:]]
     arts = list(clean_batch(docs))
     assert [a.reason for a in arts] == [None, None, "appeal_only", None]
+
+
+def test_in_a_daemonic_process_the_batch_runs_in_process() -> None:
+    """Celery's prefork workers are daemonic: multiprocessing refuses them children."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_clean_in_child, args=(queue,), daemon=True)
+    proc.start()
+    result = queue.get(timeout=120)
+    proc.join(30)
+    assert result == [True, True, True]
+
+
+def _clean_in_child(queue) -> None:
+    queue.put([a.error is None and "Story" in a.text for a in clean_batch(normal_docs(3), budget=30.0)])
