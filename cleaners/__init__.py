@@ -5,13 +5,15 @@ Layers: 1 structure (appeal containers in the page), 2 text (appeal paragraphs, 
 """
 
 from .appeals import is_appeal
-from .article import CLEANER_VERSION, Article, Removal, fingerprint
+from .article import CLEANER_VERSION, REASONS, Article, Removal, fingerprint
+from .batch import clean_batch
 from .extract import clean_html
-from .repeats import BoilerplateState, clean_batch
+from .repeats import BoilerplateState
 from .text import strip_text
 
 __all__ = [
     "CLEANER_VERSION",
+    "REASONS",
     "Article",
     "BoilerplateState",
     "Removal",

@@ -10,6 +10,21 @@ from typing import Any
 
 CLEANER_VERSION = "0.1.1"
 LAYERS = ("structure", "text", "repeat")
+# Why a document gave no article (`Article.reason`; the clean stage counts rejections by it)
+REASONS = {
+    "empty": "an empty document",
+    "not_html": "no markup, or nothing an HTML parser can read",
+    "binary": "binary data: a sniffed binary format or too many control characters",
+    "too_large": "over the size limit (also after decompression)",
+    "bad_gzip": "a gzip body that does not inflate",
+    "mojibake": "text that reads as mojibake under its declared encoding and under any detected one",
+    "too_deep": "nesting too deep for the parser",
+    "no_article": "no article text found (a menu, a stub, an index page)",
+    "appeal_only": "the page is all appeal text (a 'support us' page)",
+    "too_slow": "cleaning took longer than the per-document time budget",
+    "failed": "an unexpected error in extraction (logged)",
+    "unreadable": "the input could not be read: a missing file, a bad manifest line, a broken WARC record (CLI)",
+}
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _WORD_RUN = re.compile(r"[^\W_]+")  # what _NON_WORD separates
@@ -40,7 +55,14 @@ class Article:
     removed: list[Removal] = field(default_factory=list)
     fingerprint: str = ""
     cleaner_version: str = CLEANER_VERSION
-    error: str | None = None
+    error: str | None = None  # what went wrong, for humans
+    reason: str | None = None  # the rejection's code, one of REASONS
+
+    def reject(self, reason: str, error: str) -> Article:
+        """Mark the document rejected: no text, a reason code and a message."""
+        assert reason in REASONS, reason  # noqa: S101 - a code the report and the stats know
+        self.reason, self.error, self.text, self.fingerprint = reason, error, "", ""
+        return self
 
     @property
     def paragraphs(self) -> list[str]:

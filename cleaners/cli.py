@@ -46,13 +46,19 @@ def cmd_extract(args: argparse.Namespace, out: TextIO) -> int:
         with open(args.state, "rb") as fh:
             state = BoilerplateState.from_json(fh.read())
     for path, url, error in items:
+        reason = "unreadable"
         if error is None:
             try:
                 data = read_file(path)  # type: ignore[arg-type]
-            except (OSError, DecodeError, ValueError) as err:
+            except DecodeError as err:
+                error, reason = f"unreadable: {err}", err.reason
+            except (OSError, ValueError) as err:
                 error = f"unreadable: {err}"
         if error is not None:
-            _emit({"path": path, "url": url, "title": None, "text": "", "removed": [], "error": error}, out)
+            _emit(
+                {"path": path, "url": url, "title": None, "text": "", "removed": [], "error": error, "reason": reason},
+                out,
+            )
             continue
         _emit(_record(clean_html(data, url=url, source=args.source, state=state), path=path), out)
     return 0
@@ -80,12 +86,13 @@ def cmd_warc(args: argparse.Namespace, out: TextIO) -> int:
                 ctype = record.http_headers.get_header("Content-Type") if record.http_headers else None
                 data = record.content_stream().read()
             except Exception as err:  # noqa: BLE001 - a broken record must not stop the run
-                _emit({"url": url, "title": None, "text": "", "removed": [], "error": f"bad record: {err}"}, out)
+                error = f"bad record: {err}"
+                _emit(
+                    {"url": url, "title": None, "text": "", "removed": [], "error": error, "reason": "unreadable"}, out
+                )
                 continue
-            encoding = None
-            if ctype and "charset=" in ctype.lower():
-                encoding = ctype.lower().split("charset=", 1)[1].split(";")[0].strip()
-            art = clean_html(data, url=url, source=args.source, encoding=encoding)
+            # the same decoding as the pipeline's clean stage: BOM, this header's charset, <meta>, detection
+            art = clean_html(data, url=url, source=args.source, content_type=ctype)
             _emit(_record(art, record_id=record.rec_headers.get_header("WARC-Record-ID")), out)
     return 0
 

@@ -3,26 +3,16 @@
 `BoilerplateState` counts, per source, in how many articles each paragraph fingerprint was
 seen. It is bounded (at most `max_entries` fingerprints: when full, the rarest and oldest are
 evicted first), serialisable to JSON for S3, and can be applied to a single later article.
-
-`clean_batch` streams: it keeps a bounded look-ahead window of already-extracted articles.
-Each incoming article updates the counts first; an article is emitted once `window` newer
-articles have been counted (or at the end), so early articles of a batch are also cleaned of
-paragraphs that only turn out to repeat a little later. Memory is O(window + max_entries),
-independent of the number of documents; order is preserved.
+The batch orchestrator (`batch.clean_batch`) feeds it; this module knows nothing of extraction.
 """
 
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from .article import Article, Removal, clip, fingerprint, hash_normalised, normalise
-
-if TYPE_CHECKING:
-    from .extract import Draft
+from .article import Removal, clip, fingerprint, hash_normalised, normalise
 
 MIN_CHARS = 20  # shorter paragraphs ("Advertisement") are too generic to fingerprint
 STATE_VERSION = 2
@@ -142,61 +132,3 @@ def split_repeats(
         else:
             kept.append(p)
     return kept, removed
-
-
-def _extract_job(job: tuple[str | bytes, str | None, str | Mapping | None]) -> Draft:
-    from .extract import extract_paragraphs
-
-    html, url, source = job
-    draft = extract_paragraphs(html, url=url, source=source)
-    if draft.error is None:
-        draft.keys = Keys.of(draft.paragraphs, draft.kept)
-    return draft
-
-
-def _drafts(
-    docs: Iterable[tuple[str | bytes, str | None]], source: str | Mapping | None, workers: int
-) -> Iterator[Draft]:
-    """Layers 1-2 for each document, in input order; with workers > 1 in a process pool with a
-    bounded number of documents in flight (the input is never read ahead further than that)."""
-    if workers <= 1:
-        for html, url in docs:
-            yield _extract_job((html, url, source))
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    in_flight: deque = deque()
-    with ProcessPoolExecutor(workers) as pool:
-        for html, url in docs:
-            in_flight.append(pool.submit(_extract_job, (html, url, source)))
-            if len(in_flight) >= 4 * workers:
-                yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
-
-
-def clean_batch(
-    docs: Iterable[tuple[str | bytes, str | None]],
-    source: str | Mapping | None = None,
-    state: BoilerplateState | None = None,
-    window: int = 32,
-    workers: int = 1,
-) -> Iterator[Article]:
-    """Clean a stream of (html, url) pairs, learning and applying cross-article repeats.
-
-    `state` (e.g. loaded from S3) is updated in place, so the caller can persist it afterwards.
-    `workers` > 1 runs extraction (layers 1-2) in that many processes; layer 3 stays here.
-    """
-    from .extract import finish
-
-    if state is None:
-        state = BoilerplateState(source=source if isinstance(source, str) else None)
-    pending: deque = deque()
-    for draft in _drafts(docs, source, workers):
-        if draft.error is None:
-            state.update(draft.paragraphs, draft.keys)
-        pending.append(draft)
-        if len(pending) > window:
-            yield finish(pending.popleft(), state)
-    while pending:
-        yield finish(pending.popleft(), state)

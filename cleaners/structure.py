@@ -11,15 +11,17 @@ articleBody, and long candidates must also read like an appeal to the text detec
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
 
+from newsconfig.sources import CleaningRules, compile_cleaning
+
 from .appeals import WEAK, is_appeal, score
 from .article import Removal, clip
-from .attrs import attr_values, elements_with
+from .page import HEADING_TAGS, Page, readable_text, visible_len
 
 # A short container with one of these tokens is an appeal whatever its text says.
 STRONG_TOKENS = frozenset(
@@ -33,13 +35,9 @@ WEAK_TOKENS = frozenset(
 )
 APPEAL_TOKENS = STRONG_TOKENS | WEAK_TOKENS
 _ATTRS = ("class", "id", "role", "aria-label", "aria-labelledby", "data-component", "data-testid", "data-module")
-# by_tokens scans these on the whole page; itemprop and rel are for meta.extract_author
-SCAN_ATTRS = (*_ATTRS, "itemprop", "rel")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SPLIT = re.compile(r"[^a-z0-9]+")
 _PROTECTED_TAGS = frozenset({"html", "body", "main", "article", "head"})
-_CTA_TAGS = ("button", "a", "input")
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 MAX_SHARE = 0.35  # a structural candidate may hold at most this share of the page text
 SHORT = 400  # below this many characters a token match alone is enough
@@ -64,63 +62,13 @@ def _matching_token(el: HtmlElement) -> str | None:
     return None
 
 
-_VISIBLE_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::template)]")
-
-
-_HIDDEN_TAGS = ("script", "style", "template")
-_NORM_LEN = etree.XPath("string-length(normalize-space(.))")
 # substring prefilter for attribute values (lower-cased); the token match decides
-_ATTR_HINTS = tuple(
-    "donat donor member paywall paygate regwall subscri newsletter sign support fundrais spende abo contribut"
-    " join promo cta modal remind appeal".split()
+_ATTR_HINTS = re.compile(
+    "donat|donor|member|paywall|paygate|regwall|subscri|newsletter|sign|support|fundrais|spende|abo|contribut"
+    "|join|promo|cta|modal|remind|appeal"
 )
-
-
-def _has_hidden(el: HtmlElement) -> bool:
-    return any(True for _ in el.iter(*_HIDDEN_TAGS))
-
-
-def _text(el: HtmlElement) -> str:
-    """Readable text (no script/style), whitespace-normalised."""
-    if not _has_hidden(el):
-        return " ".join(el.text_content().split())
-    return " ".join(" ".join(_VISIBLE_TEXT(el)).split())
-
-
-def _text_len(el: HtmlElement, hidden: list[HtmlElement] | None = None) -> int:
-    """len(_text(el)), computed mostly in C (the page body is large). `hidden`: el.iter(*_HIDDEN_TAGS)."""
-    n = int(_NORM_LEN(el))
-    for h in el.iter(*_HIDDEN_TAGS) if hidden is None else hidden:
-        n -= len(" ".join(h.text_content().split()))
-    return max(n, 0)
-
-
-# elements the metadata and headline steps search the whole page for (see PageIndex)
-INDEX_TAGS = ("head", "link", "h1", "script", "author", "rel")
-_WALK_TAGS = tuple(dict.fromkeys((*_HIDDEN_TAGS, *_CTA_TAGS, *INDEX_TAGS)))
-
-
-def _plain_page(tree: HtmlElement, body: HtmlElement, kids: list[HtmlElement]) -> bool:
-    """`tree` is its document's only root element, an <html> whose element children are `body`
-    and <head>s: walking the children covers every element an absolute `//x` search can find."""
-    return (
-        tree.tag == "html"
-        and tree.getparent() is None
-        and body in kids
-        and all(k is body or k.tag == "head" for k in kids)
-        and not any(isinstance(s.tag, str) for s in (*tree.itersiblings(), *tree.itersiblings(preceding=True)))
-    )
-
-
-def first_body(tree: HtmlElement) -> HtmlElement | None:
-    """tree.find(".//body") without walking the body: lxml's iterator looks ahead for a next match."""
-    for child in tree:  # document order: a child, then its descendants, then the next child
-        if child.tag == "body":
-            return child
-        found = next(child.iterdescendants("body"), None)
-        if found is not None:
-            return found
-    return None
+def _text_len(el: HtmlElement) -> int:
+    return visible_len(el)
 
 
 _HAS_MAIN = etree.XPath("boolean(.//h1|.//article|.//*[@itemprop='articleBody'])")
@@ -134,9 +82,12 @@ def _protected(el: HtmlElement) -> bool:
     return _HAS_MAIN(el)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
 def _appeal_share(text: str) -> float:
     """Share of the text (by characters) in sentences where the text detector sees appeal signals."""
-    chunks = [c for c in re.split(r"(?<=[.!?])\s+", text) if c]
+    chunks = [c for c in _SENTENCE_END.split(text) if c]
     total = sum(len(c) for c in chunks) or 1
     return sum(len(c) for c in chunks if score(c).score >= WEAK) / total
 
@@ -157,99 +108,36 @@ _BUTTON_HINT = re.compile(
 )
 
 
-# every ASCII alternative of _BUTTON_HINT holds one of these; on ASCII text IGNORECASE is plain
-# ASCII case folding, so an ASCII label without any of them cannot match (searching it is 5x faster)
-_BUTTON_ROOTS = re.compile(
-    "subscri|don|sign|join|support|member|newsletter|give|contribut|chip|spend|abonn|unterst|sout|inscri|suscr|apoy|hazte"
-)
-
-
+@lru_cache(maxsize=4096)  # menus repeat from page to page
 def _button_label(label: str) -> bool:
     label = " ".join(label.split())
     if not (0 < len(label) <= 40):
-        return False
-    if label.isascii() and _BUTTON_ROOTS.search(label.lower()) is None:
         return False
     if not _BUTTON_HINT.search(label):
         return False
     return is_appeal(label) == "appeal:button"
 
 
-_button_label_cached = lru_cache(maxsize=4096)(_button_label)  # menus repeat from page to page
-
-
-def _cta_text(el: HtmlElement) -> bool:
-    label = el.get("value") if el.tag == "input" else el.text_content()
-    label = label or el.get("aria-label") or ""
-    return _button_label_cached(label) if len(label) <= 200 else _button_label(label)
-
-
-class PageIndex:
-    """Answers to whole-page searches made after the structure layer, from its walk of the page:
-    the elements found then, less those it removed since (the layer only removes elements)."""
-
-    def __init__(self, found: dict[str, list[HtmlElement]], gone: Callable[[HtmlElement], bool]) -> None:
-        self.found = found
-        self.gone = gone
-
-    def live(self, tag: str) -> list[HtmlElement]:
-        """tree.xpath(f"//{tag}") now, for a tag of INDEX_TAGS (document order)."""
-        return [el for el in self.found[tag] if not self.gone(el)]
-
-    def head_children(self) -> list[HtmlElement]:
-        """tree.xpath("//head/*") now (the parser keeps no comments)."""
-        heads = self.live("head")
-        return list(heads[0]) if heads else []
+def _control_label(el: HtmlElement) -> str:
+    if el.tag == "input":
+        label = el.get("value")
+    else:  # the text_content() of an element without children is its text
+        label = el.text if len(el) == 0 else el.text_content()
+    return label or el.get("aria-label") or ""
 
 
 class Pruner:
-    """Collects removals for one page; `page_len` is the text length of the whole body."""
+    """Collects removals for one page; `page_len` is the text length of the whole body before removal."""
 
-    def __init__(self, tree: HtmlElement) -> None:
-        self.tree = tree
-        self.values: list | None = None  # attr_values(tree, SCAN_ATTRS), set by by_tokens
-        body = first_body(tree)
-        self.root = body if body is not None else tree
-        # one walk of the page for what three steps need: hidden text (page_len), buttons and links
-        # (by_heading_cta) and inputs (by_email_form); the later steps skip what was removed since
-        hidden: list[HtmlElement] = []
-        self.ctas: list[HtmlElement] = []
-        self.index = self._walk(hidden)
-        self.page_len = max(1, _text_len(self.root, hidden))
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.tree = page.tree
+        self.root = page.body
+        self.page_len = page.text_len
         self.removed: list[Removal] = []
-        self.dropped: set[HtmlElement] = set()
-
-    def _walk(self, hidden: list[HtmlElement]) -> dict[str, list[HtmlElement]] | None:
-        """Fill `hidden` and `self.ctas` from the body; on a page made of <html> with <head> and
-        <body> children only, the same walk also gives the page index (see PageIndex)."""
-        kids = [c for c in self.tree if isinstance(c.tag, str)]
-        if not _plain_page(self.tree, self.root, kids):
-            for el in self.root.iter(*_HIDDEN_TAGS, *_CTA_TAGS):
-                (hidden if el.tag in _HIDDEN_TAGS else self.ctas).append(el)
-            return None
-        index: dict[str, list[HtmlElement]] = {tag: [] for tag in INDEX_TAGS}
-        for kid in kids:  # document order
-            in_body = kid is self.root
-            for el in kid.iter(*_WALK_TAGS):
-                tag = el.tag
-                if tag in index:
-                    index[tag].append(el)
-                if in_body and tag in _HIDDEN_TAGS:
-                    hidden.append(el)
-                elif in_body and tag in _CTA_TAGS:
-                    self.ctas.append(el)
-        return index if len(index["head"]) <= 1 else None
-
-    def page_index(self) -> PageIndex | None:
-        return None if self.index is None else PageIndex(self.index, self._gone)
-
-    def _gone(self, el: HtmlElement) -> bool:
-        """Already removed, itself or with an ancestor."""
-        return el in self.dropped or any(a in self.dropped for a in el.iterancestors())
 
     def _drop(self, el: HtmlElement, rule: str, text: str | None = None) -> None:
-        text = _text(el) if text is None else text
-        self.dropped.add(el)
+        text = readable_text(el) if text is None else text
         if text:
             self.removed.append(Removal(clip(text), rule, "structure"))
         parent = el.getparent()
@@ -268,16 +156,17 @@ class Pruner:
         """Text of the candidate if it may be removed, else None."""
         if _protected(el):
             return None
-        text = _text(el)
-        if len(text) > MAX_SHARE * self.page_len and len(text) > SHORT:
+        limit = MAX_SHARE * self.page_len
+        if _text_len(el) > max(limit, SHORT):  # too large: not worth reading
+            return None
+        text = readable_text(el)
+        if len(text) > limit and len(text) > SHORT:
             return None
         return text
 
     def by_tokens(self) -> None:
-        # one attribute scan of the whole page, kept for the metadata's author search
-        self.values = attr_values(self.tree, SCAN_ATTRS)
-        for el in elements_with(self.tree, SCAN_ATTRS, _ATTR_HINTS, fold=True, values=self.values):
-            if not isinstance(el, HtmlElement) or el.getparent() is None or self._gone(el):
+        for el in self.page.elements_with(_ATTR_HINTS):
+            if not isinstance(el, HtmlElement) or el.getparent() is None or el is self.tree:
                 continue
             if el is not self.root and self.root not in el.iterancestors():
                 continue  # <head>
@@ -291,24 +180,17 @@ class Pruner:
             self._drop(el, f"structure:token:{hit}", text)
 
     def by_heading_cta(self) -> None:
-        check = _button_label_cached
-        for btn in self.ctas:  # collected before any removal: the removed ones fail the _gone test
-            # _cta_text(btn), inlined: this loop sees every link of the page
-            if btn.tag == "input":
-                label = btn.get("value")
-            else:  # the text_content() of an element without children is its text
-                label = btn.text if len(btn) == 0 else btn.text_content()
-            label = label or btn.get("aria-label") or ""
-            if not (check(label) if len(label) <= 200 else _button_label(label)):
+        for btn in self.page.controls:  # collected before any removal: the removed ones are not live
+            label = _control_label(btn)
+            if len(label) > 200 or not _button_label(label):
                 continue
-            if btn.getparent() is None or self._gone(btn):
+            if btn.getparent() is None or not self.page.live(btn):
                 continue
             container = btn.getparent()
             for _ in range(4):
                 if container is None or container.tag in _PROTECTED_TAGS:
                     break
-                has_heading = any(e.tag in _HEADINGS for e in container.iter(*_HEADINGS))
-                if has_heading:
+                if next(container.iter(*HEADING_TAGS), None) is not None:
                     text = self._guarded(container)
                     # a small box around a heading and a call-to-action button is an appeal by shape
                     if text is not None and (len(text) < 300 or (len(text) < 800 and _appeal_share(text) >= 0.3)):
@@ -317,72 +199,43 @@ class Pruner:
                 container = container.getparent()
 
     def by_email_form(self) -> None:
-        # root.xpath(".//input[@type='email']") now, from the inputs collected before any removal
-        inputs = [
-            el
-            for el in self.ctas
-            if el.tag == "input" and el.get("type") == "email" and el is not self.root and not self._gone(el)
-        ]
+        inputs = [el for el in self.page.controls if el.tag == "input" and el.get("type") == "email"]
         for inp in inputs:
+            if not self.page.live(inp):
+                continue
             form = next((a for a in inp.iterancestors() if a.tag == "form"), None)
             target = form if form is not None else inp.getparent()
-            if target is None or target.getparent() is None or self._gone(target):
+            if target is None or target.getparent() is None or target is self.root:
                 continue
             # take the form's wrapper too when it only adds a heading/blurb
             wrapper = target.getparent()
-            if wrapper is not None and wrapper.tag not in _PROTECTED_TAGS and len(_text(wrapper)) < 600:
+            if wrapper is not None and wrapper.tag not in _PROTECTED_TAGS and _text_len(wrapper) < 600:
                 target = wrapper
             text = self._guarded(target)
             if text is not None and len(text) < 1200:
                 self._drop(target, "structure:email-form", text)
 
-    def by_rules(self, rules: Mapping[str, Iterable[str]]) -> None:
+    def by_rules(self, rules: CleaningRules) -> None:
         """Per-source rules are trusted configuration: no share guard, but still recorded."""
-        for expr in _as_list(rules.get("prune_xpath")):
-            self._apply(expr, expr, "xpath")
-        css = _as_list(rules.get("prune_css"))
-        if css:
-            from cssselect import GenericTranslator
-            from cssselect.parser import SelectorError
-
-            for sel in css:
-                try:
-                    xpath = GenericTranslator().css_to_xpath(sel, prefix="descendant-or-self::")
-                except SelectorError:
-                    self.removed.append(Removal("", f"source:css:invalid:{sel}", "structure"))
-                    continue
-                self._apply(xpath, sel, "css")
-
-    def _apply(self, xpath: str, label: str, kind: str) -> None:
-        try:
-            found = self.root.getroottree().getroot().xpath(xpath)
-        except (etree.XPathError, ValueError):
-            self.removed.append(Removal("", f"source:{kind}:invalid:{label}", "structure"))
-            return
-        for el in found:
-            if (
-                isinstance(el, HtmlElement)
-                and el.getparent() is not None
-                and el.tag not in ("html", "body")
-                and not self._gone(el)
-            ):
-                self._drop(el, f"source:{kind}:{label}")
+        for rule in rules.selectors:
+            for el in rule.select(self.tree):
+                if (
+                    isinstance(el, HtmlElement)
+                    and el.getparent() is not None
+                    and el.tag not in ("html", "body", "head")
+                    and self.page.live(el)
+                ):
+                    self._drop(el, f"source:{rule.kind}:{rule.expression}")
 
 
-def _as_list(value: object) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]  # type: ignore[attr-defined]
-
-
-def prune(tree: HtmlElement, rules: Mapping[str, Iterable[str]] | None = None) -> Pruner:
-    """Remove appeal containers from `tree` in place; `.removed` lists them, `.page_len` is the
-    page's text length before removal."""
-    p = Pruner(tree)
-    if rules:
-        p.by_rules(rules)
+def prune(tree: HtmlElement | Page, rules: Mapping[str, Iterable[str]] | CleaningRules | None = None) -> Pruner:
+    """Remove appeal containers from the page in place; `.removed` lists them, `.page_len` is the
+    page's text length before removal. `rules`: per-source `prune_xpath` / `prune_css`."""
+    page = tree if isinstance(tree, Page) else Page(tree)
+    p = Pruner(page)
+    compiled = rules if isinstance(rules, CleaningRules) else compile_cleaning(rules or {})
+    if compiled.selectors:
+        p.by_rules(compiled)
     p.by_tokens()
     p.by_heading_cta()
     p.by_email_form()

@@ -24,6 +24,8 @@ from newsconfig import env as config
 
 log = logging.getLogger(__name__)
 MAX_EMPTY_SHARE = 0.2  # above this share of pages without article text, the cleaner or the site is broken
+EXPECTED_REJECTIONS = frozenset({"appeal_only"})
+MAX_LISTED_REJECTS = 200  # rejected documents listed by URL in the clean stats (all are counted by reason)
 
 
 class QualityGateError(Exception):
@@ -196,16 +198,22 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
             yield from rawio.iter_responses(path, key)
 
     metas = [(r.warc_file, r.offset, r.url, r.fetched_at) for r in records()]
-    docs = ((r.body, r.url) for r in records())
+    docs = ((r.body, r.url, r.content_type) for r in records())
     stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
+    stats["rejected_documents"] = []
+    budget = config.clean_doc_seconds()
 
     def rows():
         for (key, offset, url, fetched_at), article in zip(
-            metas, clean_batch(docs, source=cleaning, state=state), strict=True
+            metas, clean_batch(docs, source=cleaning, state=state, budget=budget), strict=True
         ):
             entry = index.get((Path(key).name, offset)) or index.get((key, offset)) or {}
             if article.error or not article.text.strip():
-                stats["rejected"][article.error or "empty text"] += 1
+                reason = article.reason or "no_article"
+                stats["rejected"][reason] += 1
+                if len(stats["rejected_documents"]) < MAX_LISTED_REJECTS:  # the audit: which page, and why
+                    stats["rejected_documents"].append({"url": url, "reason": reason, "error": article.error})
+                _log_reject(url, article)
                 continue
             stats["articles"] += 1
             stats["removed_by_rule"].update(r.rule for r in article.removed)
@@ -214,6 +222,12 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
     write_rows(rows(), out)
     stats["cleaner_version"] = _cleaner_version()
     return {**stats, "rejected": dict(stats["rejected"]), "removed_by_rule": dict(stats["removed_by_rule"])}
+
+
+def _log_reject(url: str, article) -> None:
+    import logging
+
+    logging.getLogger(__name__).info("rejected %s: %s (%s)", url, article.reason or "no_article", article.error)
 
 
 def _row(source: str, url: str, entry: dict, fetched_at: str | None, key: str, offset: int, article) -> dict:
@@ -266,7 +280,8 @@ def validate(cleaned: dict, quiet: bool | None = None) -> dict:
     problems = []
     if stats["articles"] == 0 and not quiet:
         problems.append(f"no article for {cleaned['dt']} (mark the source `quiet: true` if that is normal)")
-    empty = sum(stats["rejected"].values())
+    # pages rightly refused for what they are (all appeal) do not say the cleaner or the site is broken
+    empty = sum(n for reason, n in stats["rejected"].items() if reason not in EXPECTED_REJECTIONS)
     if stats["documents"] and empty / stats["documents"] > MAX_EMPTY_SHARE:
         problems.append(f"{empty} of {stats['documents']} pages gave no article text: {stats['rejected']}")
     problems += _appeal_leaks(cleaned["staged"], is_appeal)

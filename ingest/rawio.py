@@ -18,6 +18,7 @@ class RawRecord:
     url: str
     fetched_at: str | None
     body: bytes
+    content_type: str | None = None  # the HTTP Content-Type header as fetched (its charset decodes `body`)
 
 
 def read_index(path: Path) -> list[dict]:
@@ -42,4 +43,11 @@ def iter_responses(path: Path, warc_key: str) -> Iterator[RawRecord]:
                 url=record.rec_headers.get_header("WARC-Target-URI"),
                 fetched_at=record.rec_headers.get_header("WARC-Date"),
                 body=body,
+                content_type=content_type(record),
             )
+
+
+def content_type(record) -> str | None:
+    """The HTTP Content-Type header of a WARC response record, if it has one."""
+    headers = getattr(record, "http_headers", None)
+    return headers.get_header("Content-Type") if headers is not None else None

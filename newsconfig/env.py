@@ -85,6 +85,12 @@ def crawl_timeout() -> float:
     return _seconds("NEWS_CRAWL_TIMEOUT_SECONDS", DEFAULT_CRAWL_TIMEOUT)
 
 
+def clean_doc_seconds() -> float:
+    """`NEWS_CLEAN_DOC_SECONDS`: how long cleaning one document may take before it is rejected as
+    `too_slow` and its worker process replaced (default 60)."""
+    return _seconds("NEWS_CLEAN_DOC_SECONDS", 60.0)
+
+
 def crawl_pool() -> str:
     """The Airflow pool of the crawl tasks: `NEWS_CRAWL_POOL`, default Airflow's `default_pool`."""
     return _text("NEWS_CRAWL_POOL") or "default_pool"

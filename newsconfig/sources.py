@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +39,95 @@ FIELDS = {
 
 class SourceConfigError(ValueError):
     """A sources file that cannot be used; the message names the file, the source and the field."""
+
+
+# `cleaning:` keys: per-source selectors of page elements the cleaners remove before extraction
+CLEANING_KEYS = {"prune_xpath": "xpath", "prune_css": "css"}
+
+
+class CleaningRuleError(ValueError):
+    """One bad `cleaning:` entry; `field` is its key (e.g. `cleaning.prune_xpath`)."""
+
+    def __init__(self, fieldname: str, problem: str) -> None:
+        super().__init__(f"field `{fieldname}`: {problem}")
+        self.field = fieldname
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A compiled `prune_xpath` or `prune_css` entry."""
+
+    kind: str  # "xpath" | "css"
+    expression: str  # as written in the sources file
+    xpath: Any = field(compare=False, repr=False)  # lxml.etree.XPath
+
+    def select(self, tree: Any) -> list:
+        found = self.xpath(tree)
+        return found if isinstance(found, list) else []
+
+
+@dataclass(frozen=True)
+class CleaningRules:
+    selectors: tuple[Selector, ...] = ()
+
+    def as_mapping(self) -> dict[str, list[str]]:
+        """The `cleaning:` mapping these rules were compiled from."""
+        keys = {kind: key for key, kind in CLEANING_KEYS.items()}
+        out: dict[str, list[str]] = {}
+        for s in self.selectors:
+            out.setdefault(keys[s.kind], []).append(s.expression)
+        return out
+
+
+_EMPTY_PAGE = "<html><head><title>t</title></head><body><p>t</p></body></html>"
+
+
+def _compile_selector(kind: str, expression: str, fieldname: str) -> Selector:
+    from lxml import etree, html
+
+    try:
+        if kind == "css":
+            from lxml.cssselect import CSSSelector, SelectorError
+
+            try:
+                xpath: Any = CSSSelector(expression, translator="html")
+            except SelectorError as e:
+                raise CleaningRuleError(fieldname, f"invalid CSS selector {expression!r}: {e}") from e
+        else:
+            xpath = etree.XPath(expression)
+        result = xpath(html.document_fromstring(_EMPTY_PAGE))  # unknown functions fail only when evaluated
+    except etree.XPathError as e:
+        raise CleaningRuleError(fieldname, f"invalid XPath {expression!r}: {e}") from e
+    if not isinstance(result, list):
+        raise CleaningRuleError(fieldname, f"{expression!r} must select elements, it gives a {type(result).__name__}")
+    return Selector(kind, expression, xpath)
+
+
+@lru_cache(maxsize=256)
+def _compile(items: tuple[tuple[str, tuple[str, ...]], ...]) -> CleaningRules:
+    selectors = []
+    for key, values in items:
+        if key not in CLEANING_KEYS:
+            raise CleaningRuleError(f"cleaning.{key}", f"unknown key (known: {', '.join(sorted(CLEANING_KEYS))})")
+        selectors += [_compile_selector(CLEANING_KEYS[key], v, f"cleaning.{key}") for v in values]
+    return CleaningRules(tuple(selectors))
+
+
+def compile_cleaning(cleaning: Mapping[str, Any] | None) -> CleaningRules:
+    """Validate and compile a `cleaning:` mapping ({"prune_xpath": [...], "prune_css": [...]}).
+
+    Raises CleaningRuleError naming the field. Compiled once per distinct mapping (the result is cached)."""
+    if not cleaning:
+        return CleaningRules()
+    if not isinstance(cleaning, Mapping):
+        raise CleaningRuleError("cleaning", "expected a mapping of lists of strings")
+    items = []
+    for key, value in cleaning.items():
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise CleaningRuleError(f"cleaning.{key}", "expected a list of strings, none empty")
+        items.append((str(key), tuple(value)))
+    return _compile(tuple(items))
 
 
 @dataclass(frozen=True)
@@ -167,9 +258,10 @@ def _parse_entry(path: Path, index: int, entry: Any) -> Source:
     cleaning = entry.get("cleaning") or {}
     if not isinstance(cleaning, dict):
         raise fail("cleaning", "expected a mapping of lists of strings")
-    for key, value in cleaning.items():
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise fail(f"cleaning.{key}", "expected a list of strings")
+    try:
+        compile_cleaning(cleaning)  # unknown keys, bad XPath or CSS: an error now, not at cleaning time
+    except CleaningRuleError as e:
+        raise fail(e.field, e.problem) from e
     return Source(
         name=name,
         feeds=feeds,

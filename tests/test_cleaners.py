@@ -155,6 +155,9 @@ def test_clean_html_structure_layer_and_metadata() -> None:
     assert "structure:token:aria-label=newsletter" in rules
     assert "structure:heading+cta" in rules
     assert all(r.layer == "structure" and r.text for r in art.removed)
+    # the audit trail reads as the page does: block elements and buttons are not glued together
+    donate = next(r.text for r in art.removed if r.rule == "structure:token:class=donate")
+    assert donate.startswith("Support our newsroom Local reporting costs money.") and donate.endswith("Norvale. Donate")
     assert art.fingerprint == cleaners.fingerprint(art.text) and art.cleaner_version == cleaners.CLEANER_VERSION
     json.dumps(art.to_dict())
 
@@ -167,12 +170,21 @@ def test_per_source_rules_xpath_and_css() -> None:
         assert any(r.rule.startswith("source:") and "Advertise" in r.text for r in art.removed)
 
 
-def test_bad_source_rules_are_recorded_not_fatal() -> None:
-    art = clean_html(ARTICLE, source={"prune_xpath": "//div[@class='house-ad']", "prune_css": ["div[["]})
-    assert art.error is None and "Advertise your business" not in art.text
-    assert any(r.rule.startswith("source:css:invalid") for r in art.removed)
-    art = clean_html(ARTICLE, source={"prune_xpath": ["//div[@class="]})
-    assert art.error is None and any(r.rule.startswith("source:xpath:invalid") for r in art.removed)
+def test_bad_source_rules_are_a_configuration_error_before_any_document() -> None:
+    from newsconfig.sources import CleaningRuleError
+
+    for rules, field in (
+        ({"prune_css": ["div[["]}, "cleaning.prune_css"),
+        ({"prune_xpath": ["//div[@class="]}, "cleaning.prune_xpath"),
+        ({"prune_xpath": ["count(//p)"]}, "cleaning.prune_xpath"),
+        ({"prune_xpath": ["//p[foo()]"]}, "cleaning.prune_xpath"),  # compiles, fails only when evaluated
+        ({"drop": ["//aside"]}, "cleaning.drop"),
+    ):
+        with pytest.raises(CleaningRuleError) as err:
+            clean_html(ARTICLE, source=rules)
+        assert err.value.field == field
+        with pytest.raises(CleaningRuleError):
+            next(clean_batch([(ARTICLE, "u")], source=rules))
 
 
 def test_headline_is_metadata_not_body() -> None:
@@ -201,8 +213,8 @@ def test_inline_appeal_paragraph_in_html_removed() -> None:
 
 
 def test_clean_html_safeguard() -> None:
-    appeals = [a for lang in ("en", "de", "fr") for a in APPEALS[lang]]
-    art = clean_html(page([NEWS[0], *appeals]))
+    appeals = [a for lang in ("en", "de", "fr") for a in APPEALS[lang]] * 2
+    art = clean_html(page([*NEWS[:4], *appeals]))
     assert NEWS[0] in art.text and appeals[0] in art.text
     assert [r.rule for r in art.removed if r.layer != "structure"] == ["safeguard"]
 
@@ -335,3 +347,15 @@ def test_batch_reports_bad_documents_in_place() -> None:
     docs = [_docs(1)[0], (b"", "https://ledger.example/empty"), (b"\x00\x01", "https://ledger.example/bin")]
     arts = list(clean_batch(docs))
     assert [a.error is None for a in arts] == [True, False, False]
+
+
+def test_readable_text_separates_blocks_not_inline_elements() -> None:
+    from lxml import html as lxml_html
+
+    from cleaners.page import readable_text
+
+    el = lxml_html.fragment_fromstring(
+        "<div><h3>Give</h3><p>Keep <b>us</b> in<i>dependent</i>, <a href='#'>today</a>.<br>Thanks</p>"
+        "<script>var x = 1;</script><button>Donate</button><input type='submit' value='Join'></div>"
+    )
+    assert readable_text(el) == "Give Keep us independent, today. Thanks Donate Join"
