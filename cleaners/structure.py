@@ -17,20 +17,15 @@ from functools import lru_cache
 from lxml import etree
 from lxml.html import HtmlElement
 
-from .appeals import WEAK, is_appeal, score
+from .appeals import WEAK, is_button, score
 from .article import Removal, clip
 from .attrs import attr_values, elements_with
+from .lexicons import attribute_tokens
 
-# A short container with one of these tokens is an appeal whatever its text says.
-STRONG_TOKENS = frozenset(
-    """donate donation donations donor donors membership paywall paygate regwall subscribe
-    subscription subscriptions newsletter newsletters signup support-us supportus become-member
-    fundraising fundraiser spenden spende abonnement abonnieren""".split()
-)
-# Generic tokens: the container's text must also carry an appeal signal.
-WEAK_TOKENS = frozenset(
-    "contribute contribution contributions subscriber join-us promo cta modal reminder appeal abo".split()
-)
+# Class/id tokens of appeal containers, from the lexicons (cleaners/lexicons/*.yaml, `tokens`):
+# a short container with a strong token is an appeal whatever its text says; with a weak one its
+# text must also carry an appeal signal.
+STRONG_TOKENS, WEAK_TOKENS = attribute_tokens()
 APPEAL_TOKENS = STRONG_TOKENS | WEAK_TOKENS
 _ATTRS = ("class", "id", "role", "aria-label", "aria-labelledby", "data-component", "data-testid", "data-module")
 # by_tokens scans these on the whole page; itemprop and rel are for meta.extract_author
@@ -70,10 +65,7 @@ _VISIBLE_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style o
 _HIDDEN_TAGS = ("script", "style", "template")
 _NORM_LEN = etree.XPath("string-length(normalize-space(.))")
 # substring prefilter for attribute values (lower-cased); the token match decides
-_ATTR_HINTS = tuple(
-    "donat donor member paywall paygate regwall subscri newsletter sign support fundrais spende abo contribut"
-    " join promo cta modal remind appeal".split()
-)
+_ATTR_HINTS = tuple(sorted({t.split("-")[0] for t in STRONG_TOKENS | WEAK_TOKENS}))
 
 
 def _has_hidden(el: HtmlElement) -> bool:
@@ -149,30 +141,8 @@ def _reads_like_appeal(text: str, strong: bool) -> bool:
     return len(text) < 3000 and _appeal_share(text) >= 0.3
 
 
-# cheap prefilter for button/link labels: every call-to-action label contains one of these roots
-_BUTTON_HINT = re.compile(
-    r"subscri|donat|sign|join|support|member|newsletter|give|contribut|chip|spend|abonn|unterst|soutien|soutenez"
-    r"|\bdon\b|inscri|suscr|apoy|hazte|únete|dona\b|подпис|поддерж|пожертв|станьте",
-    re.IGNORECASE,
-)
-
-
-# every ASCII alternative of _BUTTON_HINT holds one of these; on ASCII text IGNORECASE is plain
-# ASCII case folding, so an ASCII label without any of them cannot match (searching it is 5x faster)
-_BUTTON_ROOTS = re.compile(
-    "subscri|don|sign|join|support|member|newsletter|give|contribut|chip|spend|abonn|unterst|sout|inscri|suscr|apoy|hazte"
-)
-
-
 def _button_label(label: str) -> bool:
-    label = " ".join(label.split())
-    if not (0 < len(label) <= 40):
-        return False
-    if label.isascii() and _BUTTON_ROOTS.search(label.lower()) is None:
-        return False
-    if not _BUTTON_HINT.search(label):
-        return False
-    return is_appeal(label) == "appeal:button"
+    return is_button(label)  # every lexicon language; gated on the lexicons' words
 
 
 _button_label_cached = lru_cache(maxsize=4096)(_button_label)  # menus repeat from page to page
