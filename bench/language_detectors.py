@@ -54,7 +54,11 @@ def candidates() -> dict:
 
         def lingua_detect(t: str) -> str:
             lang = det.detect_language_of(t)
-            return "" if lang is None else NORWEGIAN.get(lang.iso_code_639_1.name.lower(), lang.iso_code_639_1.name.lower())
+            return (
+                ""
+                if lang is None
+                else NORWEGIAN.get(lang.iso_code_639_1.name.lower(), lang.iso_code_639_1.name.lower())
+            )
 
         out["lingua 2.1.1 (all languages, preloaded)"] = (lingua_detect, time.process_time() - t0)
     except ImportError:
@@ -72,7 +76,8 @@ def candidates() -> dict:
         pass
     t0 = time.process_time()
     try:
-        from langdetect import DetectorFactory, detect as ld_detect
+        from langdetect import DetectorFactory
+        from langdetect import detect as ld_detect
         from langdetect.lang_detect_exception import LangDetectException
 
         DetectorFactory.seed = 0
@@ -92,8 +97,10 @@ def candidates() -> dict:
 
 def main() -> int:
     lines, docs = samples()
-    print(f"samples: {len(lines)} lines (median {statistics.median(len(t) for _, t in lines):.0f} chars), "
-          f"{len(docs)} short articles, {len(LANGS)} languages")
+    print(
+        f"samples: {len(lines)} lines (median {statistics.median(len(t) for _, t in lines):.0f} chars), "
+        f"{len(docs)} short articles, {len(LANGS)} languages"
+    )
     print(f"{'detector':44} {'lines':>7} {'articles':>9} {'start-up':>9} {'µs/line':>8}  worst languages (lines)")
     for name, (fn, startup) in candidates().items():
         times = []
@@ -112,7 +119,10 @@ def main() -> int:
         print(
             f"{name:44} {sum(ok.values()) / len(lines):7.3f} {doc_ok / len(docs):9.3f} {startup:8.2f}s "
             f"{1e6 * statistics.median(times) / len(lines):8.0f}  "
-            + ", ".join(f"{lang} {ok[lang] / per[lang]:.2f} (as {wrong[lang].most_common(1)[0][0] if wrong[lang] else '-'})" for lang in worst)
+            + ", ".join(
+                f"{lang} {ok[lang] / per[lang]:.2f} (as {wrong[lang].most_common(1)[0][0] if wrong[lang] else '-'})"
+                for lang in worst
+            )
         )
     return 0
 
