@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from .article import Removal, clip
 from .lexicons import ASK_WEIGHTS, KEY_LEN, Lexicon, Rule, lexicons
@@ -43,7 +43,6 @@ _SEP = r"\W{0,3}"  # between the words of a phrase (word boundaries keep words a
 _GAP = r"(?:[^.!?。！？\n]{0,40}?\W)?"  # "...": up to 40 characters, inside the sentence
 _SEP_CJK = r"\s*"
 _GAP_CJK = r"[^。！？\n]{0,30}?"
-_SENTENCE_START = r"(?:^|[.!?:;。！？]\s*)"
 # Language-independent currency signs and codes; the lexicons add their currency words.
 _CURRENCY_SIGNS = ("$", "€", "£", "¥", "₽", "₴", "₺", "₹", "₩", "₪", "R$", "US$", "CHF", "EUR", "USD", "GBP")
 
@@ -60,14 +59,15 @@ def _esc(word: str) -> str:
     return re.escape(word.replace("’", "'")).replace("'", "['’]")
 
 
-def _alt_rx(alt: str, cjk: bool) -> str:
-    stem = alt.rstrip("*")
+def _alt_rx(alt: str, cjk: bool, lead: bool = True) -> str:
+    stem = alt.rstrip("*").lower()
     sep = _SEP_CJK if cjk else _SEP
     body = sep.join(_esc(w) for w in stem.split("_"))
     if cjk:
         return body
-    # word boundaries only where the alternative starts or ends with a word character
-    start = r"(?<!\w)" if _WORD.match(stem) else ""
+    # word boundaries only where the alternative starts or ends with a word character; without
+    # `lead` the caller checks the left one (a pattern that starts with a literal searches ~50x faster)
+    start = r"(?<!\w)" if lead and _WORD.match(stem) else ""
     if alt.endswith("*"):
         end = r"\w*"
     else:
@@ -75,15 +75,34 @@ def _alt_rx(alt: str, cjk: bool) -> str:
     return start + body + end
 
 
-def _token_rx(tok: str, cjk: bool, clitic: str) -> str:
+def _token_rx(tok: str, cjk: bool, clitic: str, lead: bool = True) -> str:
     if tok == "#":
         return r"\d+(?:[.,]\d+)?"
-    inner = "|".join(_alt_rx(a, cjk) for a in tok.rstrip("?").split("|"))
-    return f"(?:{inner})" if cjk or not clitic else rf"(?<!\w){clitic}(?:{inner})"
+    alts = tok.rstrip("?").split("|")
+    if len(alts) == 1 and not clitic:
+        return _alt_rx(alts[0], cjk, lead)
+    inner = "|".join(_alt_rx(a, cjk, lead) for a in alts)
+    if cjk or not clitic:
+        return f"(?:{inner})"
+    return rf"(?<!\w){clitic}(?:{inner})" if lead else rf"{clitic}(?:{inner})"
 
 
-def phrase_rx(phrase: str, cjk: bool = False, proclitics: Sequence[str] = ()) -> str:
-    """The regular expression of a phrase (syntax: lexicons/README.md)."""
+def expand(phrase: str) -> list[str]:
+    """The phrase as variants whose first word is one literal alternative (each is indexed and
+    searched on its own: a pattern starting with a literal is found fast)."""
+    toks = phrase.split(" ")
+    first, rest = toks[0], toks[1:]
+    if first == "#":
+        return [phrase]
+    if first.endswith("?") and rest:
+        out = expand(" ".join(rest)) if rest[0] != "..." else []
+        return out + [" ".join([alt, *rest]) for alt in first[:-1].split("|")]
+    return [" ".join([alt, *rest]) for alt in first.split("|")]
+
+
+def phrase_rx(phrase: str, cjk: bool = False, proclitics: Sequence[str] = (), lead: bool = True) -> str:
+    """The regular expression of a phrase (syntax: lexicons/README.md), for lower-case text.
+    `lead=False`: no word-boundary test before the first word (the caller makes it)."""
     clitic = f"(?:{'|'.join(map(re.escape, sorted(proclitics, key=len, reverse=True)))})?" if proclitics else ""
     sep, gap = (_SEP_CJK, _GAP_CJK) if cjk else (_SEP, _GAP)
     toks = phrase.split(" ")
@@ -92,7 +111,7 @@ def phrase_rx(phrase: str, cjk: bool = False, proclitics: Sequence[str] = ()) ->
         if tok == "...":
             out.append(gap)
             continue
-        rx = _token_rx(tok, cjk, clitic)
+        rx = _token_rx(tok, cjk, clitic, lead or i > 0)
         last = i == len(toks) - 1
         if tok.endswith("?") and tok != "?":
             if not last:
@@ -127,6 +146,25 @@ def phrase_gates(phrase: str, cjk: bool = False) -> tuple[frozenset[str], ...]:
     return tuple(groups)
 
 
+def _gate_words(phrase: str) -> list[tuple[tuple[str, bool], ...]]:
+    """phrase_gates' groups (not cjk) as (longest word run, is a stem) per alternative."""
+    groups = []
+    for tok in phrase.split(" "):
+        if tok in ("...", "#") or tok.endswith("?"):
+            continue
+        group = []
+        for alt in tok.split("|"):
+            runs = _WORD.findall(alt.rstrip("*").lower().replace("_", " "))
+            if not runs:
+                group = []
+                break
+            run = max(runs, key=len)
+            group.append((run, alt.endswith("*") and run == runs[-1]))
+        if group:
+            groups.append(tuple(group))
+    return groups
+
+
 # --- the compiled rules of a set of languages -------------------------------------------
 
 
@@ -135,140 +173,244 @@ class Entry:
     """One phrase of one rule, compiled."""
 
     rule: Rule
-    rx: re.Pattern[str]
+    rx: re.Pattern[str]  # searched in the lower-case text
     gates: tuple[frozenset[str], ...]  # the first is the index group
     cjk: bool
+    lead: bool = False  # the match must start at a word boundary (tested after the search)
+    please: tuple[str, ...] | None = None  # imperative: must open a sentence, maybe after one of these
+    words: tuple[tuple[str, bool], ...] = ()  # the first word's alternatives, whole (is a stem)
+
+    def found(self, low: str) -> bool:
+        m = self.rx.search(low)
+        while m is not None:
+            i = m.start()
+            if (not self.lead or i == 0 or _W1.match(low, i - 1) is None) and (
+                self.please is None or _opens_sentence(low, i, self.please)
+            ):
+                return True
+            m = self.rx.search(low, i + 1)
+        return False
 
 
-@dataclass
+_W1 = re.compile(r"\w")
+_ENDS = ".!?:;。！？"
+
+
+def _opens_sentence(low: str, i: int, please: tuple[str, ...]) -> bool:
+    """Whether position i of `low` opens a sentence, possibly after a `please` word."""
+    head = low[:i].rstrip(" \t,")
+    for p in please:
+        if head.endswith(p) and (len(head) == len(p) or not head[-len(p) - 1].isalnum()):
+            head = head[: -len(p)].rstrip()
+            break
+    return not head or head[-1] in _ENDS
+
+
 class Words:
-    """A word-list rule compiled: exact words, stems (`abo*`), suffixes (`*كم`), case-sensitive
-    words (`=Sie`), and for cjk languages substrings."""
+    """The word-list rules (reader, we, topic) of some languages in one index: exact words,
+    stems (`abo*`), suffixes (`*كم`), case-sensitive words (`=Sie`), and for cjk languages
+    substrings. One pass over a paragraph's words answers all three families."""
 
-    rules: list[Rule] = field(default_factory=list)
-    exact: dict[str, str] = field(default_factory=dict)  # word -> rule id
-    stems: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # key -> [(stem, rule id)]
-    suffixes: list[tuple[str, str]] = field(default_factory=list)
-    cased: dict[str, str] = field(default_factory=dict)
-    substrings: list[tuple[str, str]] = field(default_factory=list)
+    FAMILIES = ("reader", "we", "topic")
+
+    def __init__(self) -> None:
+        self.exact: dict[str, list[tuple[str, str]]] = {}  # word -> [(family, rule id)]
+        self.stems: dict[str, list[tuple[str, str, str]]] = {}  # key -> [(stem, family, rule id)]
+        self.suffixes: list[tuple[str, str, str]] = []
+        self.cased: dict[str, list[tuple[str, str]]] = {}
+        self.substrings: list[tuple[str, str, str]] = []
 
     def add(self, rule: Rule, cjk: bool) -> None:
-        self.rules.append(rule)
         for w in rule.words:
+            hit = (rule.family, rule.id)
             if cjk:
-                self.substrings.append((w.lower(), rule.id))
+                self.substrings.append((w.lower(), *hit))
             elif w.startswith("="):
-                self.cased[w[1:]] = rule.id
+                self.cased.setdefault(w[1:], []).append(hit)
             elif w.startswith("*"):
-                self.suffixes.append((w[1:].lower(), rule.id))
+                self.suffixes.append((w[1:].lower(), *hit))
             elif w.endswith("*"):
                 stem = w[:-1].lower()
-                self.stems.setdefault(key(stem), []).append((stem, rule.id))
+                self.stems.setdefault(stem[:KEY_LEN], []).append((stem, *hit))
             else:
-                self.exact.setdefault(w.lower(), rule.id)
+                self.exact.setdefault(w.lower(), []).append(hit)
+        self.ends = tuple(x for x, _, _ in self.suffixes)
 
-    def find(self, s: str, low: str, words: set[str], keys: set[str], cjk_text: bool) -> str | None:
-        """Id of a rule whose word is in the text. Acronyms ("US") are not words here."""
-        hits = [w for w in words if w in self.exact]
+    def find(self, s: str, low: str, words: set[str], keys: set[str], cjk_text: bool) -> dict[str, str]:
+        """{family: rule id} of the families with a word in the text (`keys`: the words' keys).
+        Words written in capitals in a mixed-case text ("US") are acronyms, not pronouns."""
+        found: dict[str, tuple[str, str]] = {}  # family -> (word, rule id)
+        for w in words & self.exact.keys():
+            for fam, rid in self.exact[w]:
+                found.setdefault(fam, (w, rid))
         for k in keys & self.stems.keys():
-            hits += [w for w in words if any(w.startswith(stem) for stem, _ in self.stems[k])]
-        if self.suffixes:
-            hits += [w for w in words if any(w.endswith(x) and len(w) > len(x) + 1 for x, _ in self.suffixes)]
-        if hits:
-            cased = set(_WORD.findall(s))
-            for w in cased:
-                lw = w.lower()
-                if lw in hits and not (w.isupper() and len(w) > 1 and not s.isupper()):
-                    return self._id(lw)
-        if self.cased and not self.cased.keys().isdisjoint(_WORD.findall(s)):
-            return next(rid for w, rid in self.cased.items() if w in set(_WORD.findall(s)))
+            pairs = self.stems[k]
+            for w in words:
+                if w.startswith(k):
+                    for stem, fam, rid in pairs:
+                        if w.startswith(stem):
+                            found.setdefault(fam, (w, rid))
+        if self.ends:
+            for w in words:
+                if w.endswith(self.ends):
+                    for x, fam, rid in self.suffixes:
+                        if w.endswith(x) and len(w) > len(x) + 1:
+                            found.setdefault(fam, (w, rid))
+        out: dict[str, str] = {}
+        if found:
+            maybe = any(len(w) > 1 and w.upper() in s for w, _ in found.values())
+            acronyms = {w.lower() for w in _WORD.findall(s) if w.isupper() and len(w) > 1} if maybe else ()
+            if acronyms and not s.isupper():
+                mixed = {w.lower() for w in _WORD.findall(s) if not (w.isupper() and len(w) > 1)}
+                for fam, (w, rid) in found.items():
+                    if w not in acronyms or w in mixed:
+                        out[fam] = rid
+            else:
+                out = {fam: rid for fam, (_, rid) in found.items()}
+        if self.cased:
+            for w in set(_WORD.findall(s)) & self.cased.keys():
+                for fam, rid in self.cased[w]:
+                    out.setdefault(fam, rid)
         if cjk_text:
-            for sub, rid in self.substrings:
-                if sub in low:
-                    return rid
-        return None
-
-    def _id(self, w: str) -> str:
-        if w in self.exact:
-            return self.exact[w]
-        for pairs in self.stems.values():
-            for stem, rid in pairs:
-                if w.startswith(stem):
-                    return rid
-        return next(rid for x, rid in self.suffixes if w.endswith(x))
+            for sub, fam, rid in self.substrings:
+                if fam not in out and sub in low:
+                    out[fam] = rid
+        return out
 
 
-class Matcher:
-    """The rules of some languages, compiled once (see `matcher`)."""
+class _Compiled:
+    """One language's rules compiled (once per process, see `_compiled`)."""
 
-    def __init__(self, langs: tuple[str, ...]) -> None:
-        lexes = [lexicons()[lang] for lang in langs]
-        self.langs = langs
-        self.index: dict[str, list[Entry]] = {}
-        self.cjk_entries: list[Entry] = []
-        self.words = {f: Words() for f in ("reader", "we", "topic")}
-        self.proclitics = tuple(sorted({c for lex in lexes for c in lex.proclitics}, key=len, reverse=True))
-        self.has_cjk = any(lex.cjk for lex in lexes)
-        self.money: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = []  # (rule id, regex, roots)
+    def __init__(self, lex: Lexicon) -> None:
+        self.lex = lex
+        self.entries: list[Entry] = []
+        self.money = [_money(r, lex) for r in lex.rules if r.family == "money"]
+        self.word_rules = [r for r in lex.rules if r.family in Words.FAMILIES]
+        please = tuple(p.lower().replace("_", " ") for p in lex.please)
+        for rule in lex.rules:
+            if rule.family in (*Words.FAMILIES, "money", "opener", "dismiss", "close"):
+                continue
+            for phrase in rule.match:
+                for variant in expand(phrase):
+                    gates = phrase_gates(variant, lex.cjk)
+                    if not gates and not lex.cjk:
+                        raise ValueError(f"{rule.id}: phrase {variant!r} has no word to gate on")
+                    lead = not lex.cjk and _WORD.match(variant) is not None
+                    rx = re.compile(phrase_rx(variant, lex.cjk, lex.proclitics, lead=False))
+                    imperative = please if rule.family == "imperative" else None
+                    words = () if lex.cjk else _gate_words(variant)[0]
+                    self.entries.append(Entry(rule, rx, gates, lex.cjk, lead, imperative, words))
+
+
+@cache
+def _compiled(lang: str) -> _Compiled:
+    return _Compiled(lexicons()[lang])
+
+
+class _Edges:
+    """Block edges from every lexicon: openers and dismiss lines are whole short lines in fixed
+    words, and an appeal box is often in another language than the article."""
+
+    def __init__(self) -> None:
         openers: list[str] = []
         self.opener_ids: list[str] = []
+        self.opener_keys: set[str] = set()  # an opener line holds one of these (its first required word)
+        self.opener_cjk = False
         self.dismiss: dict[str, str] = {}
         self.close: set[str] = set()
-        for lex in lexes:
-            for rule in lex.rules:
-                if rule.family in self.words:
-                    self.words[rule.family].add(rule, lex.cjk)
-                elif rule.family == "money":
-                    self.money.append(_money(rule, lex))
-                elif rule.family not in ("opener", "dismiss", "close"):
-                    self._add(rule, lex)
-        # Block edges come from every lexicon: they are whole short lines in fixed words, and an
-        # appeal box is often in another language than the article (a German box on an English page)
         for lex in lexicons().values():
             for rule in lex.rules:
                 if rule.family == "opener":
                     for p in rule.match:
                         openers.append(phrase_rx(p, lex.cjk, lex.proclitics))
                         self.opener_ids.append(rule.id)
+                        gates = phrase_gates(p, lex.cjk)
+                        if lex.cjk:
+                            self.opener_cjk = True
+                        elif gates:
+                            self.opener_keys |= gates[0]
                 elif rule.family in ("dismiss", "close"):
                     for w in rule.words:
                         self.dismiss.setdefault(dismiss_key(w), rule.id)
                         if rule.family == "close":
                             self.close.add(dismiss_key(w))
-        self.opener = re.compile(r"\W*(?:" + "|".join(f"({o})" for o in openers) + ")", _I) if openers else None
+        self.opener = re.compile(r"\W*(?:" + "|".join(f"({o})" for o in openers) + ")") if openers else None
 
-    def _add(self, rule: Rule, lex: Lexicon) -> None:
-        please = ""
-        if rule.family == "imperative" and lex.please:
-            please = rf"(?:(?:{phrase_rx('|'.join(p.replace(' ', '_') for p in lex.please), lex.cjk)}){_SEP})?"
-        for phrase in rule.match:
-            rx = phrase_rx(phrase, lex.cjk, lex.proclitics)
-            if rule.family == "imperative":
-                rx = _SENTENCE_START + please + rx
-            entry = Entry(rule, re.compile(rx, _I), phrase_gates(phrase, lex.cjk), lex.cjk)
-            if lex.cjk:
-                self.cjk_entries.append(entry)
-                continue
-            if not entry.gates:
-                raise ValueError(f"{rule.id}: phrase {phrase!r} has no word to gate on")
-            for k in entry.gates[0]:
-                self.index.setdefault(k, []).append(entry)
 
-    def keys(self, words: set[str]) -> set[str]:
-        keys = {key(w) for w in words}
-        for w in words:
-            for c in self.proclitics:
-                if w.startswith(c) and len(w) > len(c) + 1:
-                    keys.add(key(w[len(c) :]))
+@lru_cache(maxsize=1)
+def _edges() -> _Edges:
+    return _Edges()
+
+
+class Matcher:
+    """The rules of some languages, merged from their compiled forms (see `matcher`)."""
+
+    def __init__(self, langs: tuple[str, ...]) -> None:
+        parts = [_compiled(lang) for lang in langs]
+        self.langs = langs
+        self.index: dict[str, list[Entry]] = {}
+        self.cjk_entries: list[Entry] = []
+        # the words appeal phrases are indexed under, whole (stems apart), with their languages
+        self.ask_words: dict[str, frozenset[str]] = {}
+        self.ask_stems: dict[str, list[tuple[str, str]]] = {}
+        self.words = Words()
+        self.proclitics = tuple(sorted({c for p in parts for c in p.lex.proclitics}, key=len, reverse=True))
+        self.clitic_firsts = frozenset(c[0] for c in self.proclitics)
+        self.has_cjk = any(p.lex.cjk for p in parts)
+        self.money = [m for p in parts for m in p.money]
+        edges = _edges()
+        self.opener, self.opener_ids, self.opener_keys = edges.opener, edges.opener_ids, edges.opener_keys
+        self.opener_cjk, self.dismiss, self.close = edges.opener_cjk, edges.dismiss, edges.close
+        for part in parts:
+            for rule in part.word_rules:
+                self.words.add(rule, part.lex.cjk)
+            for e in part.entries:
+                if e.cjk:
+                    self.cjk_entries.append(e)
+                    continue
+                for k in e.gates[0]:
+                    self.index.setdefault(k, []).append(e)
+                if e.rule.family in ASK_WEIGHTS or e.rule.family == "imperative":  # the first word, whole
+                    for word, stem in e.words:
+                        if stem:
+                            self.ask_stems.setdefault(word[:KEY_LEN], []).append((word, e.rule.lang))
+                        else:
+                            self.ask_words[word] = self.ask_words.get(word, frozenset()) | {e.rule.lang}
+
+    def keys(self, words: frozenset[str], keys: frozenset[str] | None = None) -> frozenset[str]:
+        """The gating keys of a paragraph's words (and of its words without a proclitic)."""
+        keys = frozenset({w[:KEY_LEN] for w in words}) if keys is None else keys
+        if self.proclitics:
+            keys = set(keys)
+            firsts = self.clitic_firsts
+            for w in words:
+                if w[0] in firsts:
+                    for c in self.proclitics:
+                        if w.startswith(c) and len(w) > len(c) + 1:
+                            keys.add(w[len(c) : len(c) + KEY_LEN])
+            keys = frozenset(keys)
         return keys
+
+    def ask_languages(self, words: frozenset[str], keys: frozenset[str] | None = None) -> set[str]:
+        """Languages with an appeal phrase indexed under one of `words` (the words themselves,
+        not their keys: a cheap and selective test)."""
+        out: set[str] = set()
+        for w in words & self.ask_words.keys():
+            out |= self.ask_words[w]
+        if keys is None or not keys.isdisjoint(self.ask_stems.keys()):
+            for w in words:
+                pairs = self.ask_stems.get(w[:KEY_LEN])
+                if pairs is not None:
+                    out.update(lang for stem, lang in pairs if w.startswith(stem))
+        return out
 
     def fired(self, s: str, low: str, keys: set[str], cjk_text: bool) -> list[Rule]:
         """The phrase rules (every family but words and money) that match `s`."""
         seen: set[int] = set()
         out: list[Rule] = []
         candidates: list[Entry] = []
-        for k in keys:
-            candidates += self.index.get(k, ())
+        for k in keys & self.index.keys():
+            candidates += self.index[k]
         if cjk_text:
             candidates += self.cjk_entries
         for e in candidates:
@@ -280,31 +422,34 @@ class Matcher:
                     continue
             elif not all(not keys.isdisjoint(group) for group in e.gates[1:]):
                 continue
-            if e.rx.search(s) is not None:
+            if e.found(low):
                 out.append(e.rule)
         return out
 
-    def money_rule(self, s: str, low: str) -> str | None:
-        """Id of the money rule whose amount-per-period pattern is in `s`."""
+    def money_rule(self, s: str, low: str, keys: set[str]) -> str | None:
+        """Id of the money rule whose amount-per-period pattern is in `s` (`keys`: its words' keys)."""
         if _DIGIT.search(s) is None:
             return None
-        for rid, rx, roots in self.money:
-            if any(r in low for r in roots) and rx.search(s) is not None:
+        for rid, rx, signs, word_keys in self.money:
+            if (not keys.isdisjoint(word_keys) or any(c in low for c in signs)) and rx.search(low) is not None:
                 return rid
         return None
 
 
-def _money(rule: Rule, lex: Lexicon) -> tuple[str, re.Pattern[str], tuple[str, ...]]:
+def _money(rule: Rule, lex: Lexicon) -> tuple[str, re.Pattern[str], tuple[str, ...], frozenset[str]]:
     """An amount (currency sign, code or one of the language's currency words) close to one of
     its periods, in either order."""
-    signs = sorted(_CURRENCY_SIGNS, key=len, reverse=True)
-    words = sorted({w.rstrip("*") for w in rule.words}, key=len, reverse=True)
+    signs = sorted({c.lower() for c in _CURRENCY_SIGNS}, key=len, reverse=True)
+    words = sorted({w.rstrip("*").lower() for w in rule.words}, key=len, reverse=True)
     bound = "" if lex.cjk else r"(?<!\w)"
     cur = "|".join([*map(re.escape, signs), *(rf"{bound}{re.escape(w)}" for w in words)])
     amount = rf"(?:(?:{cur})\s?\d[\d.,]*|\d[\d.,]*\s?(?:{cur}))"
     period = "|".join(phrase_rx(p, lex.cjk, lex.proclitics) for p in rule.match)
-    rx = re.compile(rf"{amount}[^\n]{{0,25}}?(?:{period})|(?:{period})[^\n]{{0,15}}?{amount}", _I)
-    return rule.id, rx, tuple({s.lower() for s in signs} | {w.lower() for w in words})
+    rx = re.compile(rf"{amount}[^\n]{{0,25}}?(?:{period})|(?:{period})[^\n]{{0,15}}?{amount}")
+    # gates: a currency sign (or a currency word of a cjk language) in the text, or a currency word's key
+    literal = {*signs, *(words if lex.cjk else (w for w in words if not _WORD.fullmatch(w)))}
+    keyed = frozenset() if lex.cjk else frozenset(w[:KEY_LEN] for w in words if _WORD.fullmatch(w))
+    return rule.id, rx, tuple(sorted(literal)), keyed
 
 
 @lru_cache(maxsize=64)
@@ -328,7 +473,9 @@ def languages_for(langs: Iterable[str] | None) -> tuple[str, ...] | None:
 
 
 def dismiss_key(p: str) -> str:
-    return " ".join(re.sub(r"[^\w\s-]", " ", p.casefold()).replace("-", " ").split())
+    """Case, punctuation and spacing removed; a line of signs only ("×") stays itself."""
+    key = " ".join(re.sub(r"[^\w\s-]", " ", p.casefold()).replace("-", " ").split())
+    return key or p.strip()
 
 
 @dataclass(frozen=True)
@@ -351,31 +498,41 @@ class Score:
 _QUOTES = re.compile('["“”«»„「」『』]')
 
 
+@lru_cache(maxsize=4096)
+def _tokens(s: str) -> tuple[str, frozenset[str], frozenset[str], bool]:
+    """(lower-case text, its words, their keys, whether it holds CJK characters)."""
+    low = s.lower()
+    words = frozenset(_WORD.findall(low))
+    return low, words, frozenset({w[:KEY_LEN] for w in words}), _CJK.search(s) is not None
+
+
 @lru_cache(maxsize=16384)
 def _score(s: str, m: Matcher) -> Score:
     if len(s) <= 40:
         rid = m.dismiss.get(dismiss_key(s))
         if rid is not None:
             return Score(THRESHOLD, rid, False, True, True, False, (rid,))
+    low, words, base_keys, has_cjk = _tokens(s)
+    keys = m.keys(words, base_keys)
+    cjk_text = m.has_cjk and has_cjk
     opener_id = None
-    if len(s) <= 100 and m.opener is not None:
-        hit = m.opener.match(s)
+    if (
+        len(s) <= 100
+        and m.opener is not None
+        and (not keys.isdisjoint(m.opener_keys) or (m.opener_cjk and has_cjk))
+    ):
+        hit = m.opener.match(low)
         if hit is not None:
             opener_id = m.opener_ids[hit.lastindex - 1] if hit.lastindex else m.opener_ids[0]
-    low = s.lower()
-    words = set(_WORD.findall(low))
-    keys = m.keys(words)
-    cjk_text = m.has_cjk and _CJK.search(s) is not None
     rules = m.fired(s, low, keys, cjk_text)
     asks = [r for r in rules if r.family in ASK_WEIGHTS]
     ask = max(asks, key=lambda r: r.weight) if asks else None
     imp = next((r for r in rules if r.family == "imperative"), None)
     reported = any(r.family == "reported" for r in rules)
-    money_id = m.money_rule(s, low)
+    money_id = m.money_rule(s, low, keys)
     money = money_id is not None
-    reader = m.words["reader"].find(s, low, words, keys, cjk_text)
-    we = m.words["we"].find(s, low, words, keys, cjk_text)
-    topic = m.words["topic"].find(s, low, words, keys, cjk_text)
+    found = m.words.find(s, low, words, keys, cjk_text)
+    reader, we, topic = found.get("reader"), found.get("we"), found.get("topic")
     total = (ask.weight if ask else 0) + (2 if we else 1) * (imp is not None) + (2 if we else 0) * money
     total += (reader is not None) + (we is not None) + (topic is not None)
     if reported:
@@ -392,8 +549,8 @@ def _score(s: str, m: Matcher) -> Score:
     if money_id:
         fired += (money_id,)
     signal = ask is not None or imp is not None or money
-    n_words = max(len(s.split()), len(_CJK.findall(s)) // 2)
     strong = ask or imp
+    n_words = 0 if strong is None else max(len(s.split()), len(_CJK.findall(s)) // 2 if has_cjk else 0)
     if strong is not None and (
         (n_words <= 4 and not reported) or (n_words <= 6 and ask is not None and total >= THRESHOLD - 1)
     ):
@@ -415,12 +572,25 @@ def _score(s: str, m: Matcher) -> Score:
 
 
 def score(p: str, langs: tuple[str, ...] | None = None) -> Score:
-    """Score one paragraph with the lexicons of `langs` (None: all). `rule` names the rule that
-    decided when the score reaches THRESHOLD (its id says family and language)."""
+    """Score one paragraph with the lexicons of `langs`; None: FALLBACK plus the languages whose
+    appeal phrases start with one of its words (a text of unknown language: a button label, a
+    box in the structure layer). `rule` names the rule that decided when the score reaches
+    THRESHOLD (its id says family and language)."""
     s = p.strip()
     if not s:
         return Score(0, None, False, False)
+    if langs is None:
+        langs = _guess_languages(s)
     return _score(s, matcher(langs))
+
+
+@lru_cache(maxsize=4096)
+def _guess_languages(s: str) -> tuple[str, ...]:
+    _, words, keys, cjk_text = _tokens(s)
+    found = matcher(None).ask_languages(words, keys)
+    if cjk_text:
+        found |= {lang for lang, lex in lexicons().items() if lex.cjk}
+    return languages_for(found) or FALLBACK
 
 
 def is_button(label: str) -> bool:
@@ -431,13 +601,13 @@ def is_button(label: str) -> bool:
     if not (0 < len(label) <= 40):
         return False
     m = matcher(None)
-    if m.index.keys().isdisjoint(m.keys(set(_WORD.findall(label.lower())))) and not (
-        m.has_cjk and _CJK.search(label)
-    ):
+    _, words, keys, cjk_text = _tokens(label)
+    if not m.ask_languages(words, keys) and not cjk_text:
         return False
     return score(label).button
 
 
+FOREIGN_MAX = 300  # characters: appeal boxes are short paragraphs
 FOREIGN = True  # also score a paragraph in its own language (see _paragraph_score); False for the ablation
 
 
@@ -446,16 +616,19 @@ def _paragraph_score(p: str, langs: tuple[str, ...] | None) -> Score:
     the detector says the paragraph is in that language, the paragraph is scored in it instead
     (an English page with a German appeal box). Only such paragraphs pay for the detector."""
     sc = score(p, langs)
-    if langs is None or not FOREIGN or sc.score >= THRESHOLD:
-        return sc
     s = p.strip()
-    if not s:
+    if langs is None or not FOREIGN or sc.score >= THRESHOLD or not s or len(s) > FOREIGN_MAX:
         return sc
     m = matcher(None)
-    low = s.lower()
-    words = set(_WORD.findall(low))
-    cjk_text = m.has_cjk and _CJK.search(s) is not None
-    foreign = {r.lang for r in m.fired(s, low, m.keys(words), cjk_text) if r.lang not in langs and r.weight > 0}
+    low, words, keys, cjk_text = _tokens(s)
+    # cheap test first: which other languages have an appeal phrase starting with one of its words?
+    others = m.ask_languages(words, keys) - set(langs)
+    if cjk_text:
+        others |= {lang for lang, lex in lexicons().items() if lex.cjk and lang not in langs}
+    if not others:
+        return sc
+    fm = matcher(tuple(sorted(others)))
+    foreign = {r.lang for r in fm.fired(s, low, fm.keys(words, keys), cjk_text) if r.weight > 0}
     if not foreign:
         return sc
     from .language import detect_languages

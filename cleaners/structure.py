@@ -65,7 +65,8 @@ _VISIBLE_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style o
 _HIDDEN_TAGS = ("script", "style", "template")
 _NORM_LEN = etree.XPath("string-length(normalize-space(.))")
 # substring prefilter for attribute values (lower-cased); the token match decides
-_ATTR_HINTS = tuple(sorted({t.split("-")[0] for t in STRONG_TOKENS | WEAK_TOKENS}))
+_ATTR_HINTS = tuple(sorted({t.split("-")[0][:4] for t in STRONG_TOKENS | WEAK_TOKENS}))
+_ATTR_HINTS = tuple(h for h in _ATTR_HINTS if not any(o != h and o in h for o in _ATTR_HINTS))
 
 
 def _has_hidden(el: HtmlElement) -> bool:
