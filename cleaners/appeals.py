@@ -660,14 +660,20 @@ def _trailing_appeal(p: str, langs: tuple[str, ...] | None) -> tuple[int, str] |
     if _QUOTES.search(p) or sc.reported:  # quoted speech: "help us win" is news
         return None
     cuts = [m.end() for m in _SENT_END.finditer(p)]
-    for cut in cuts[-2:]:
+    found = None
+    for cut in reversed(cuts[-2:]):  # the last sentence, then the last two
         head, tail = p[:cut], p[cut:]
         if not sc.signal and len(tail.strip()) > 40:
             continue
+        if len(head.strip()) < 40 or is_appeal(head, langs):
+            continue
         rule = is_appeal(tail, langs)
-        if len(head.strip()) >= 40 and rule and not is_appeal(head, langs):
-            return cut, rule
-    return None
+        if found is None:
+            if rule:
+                found = (cut, rule)
+        elif is_appeal(p[cut : found[0]], langs):  # the sentence before the appeal is one too
+            found = (cut, found[1])
+    return found
 
 
 def find_appeals(
