@@ -17,6 +17,7 @@ from functools import lru_cache
 from lxml import etree
 from lxml.html import HtmlElement
 
+from . import signals
 from .appeals import WEAK, is_button, score
 from .article import Removal, clip
 from .attrs import attr_values, elements_with
@@ -307,6 +308,12 @@ class Pruner:
             if text is not None and len(text) < 1200:
                 self._drop(target, "structure:email-form", text)
 
+    def by_signals(self) -> None:
+        """Language-independent signals (cleaners/signals.py): boxes leading to appeal endpoints."""
+        for el, rule in signals.candidates(self.ctas, _text_len, _protected):
+            if el.getparent() is not None and not self._gone(el) and (text := self._guarded(el)) is not None:
+                self._drop(el, rule, text)
+
     def by_rules(self, rules: Mapping[str, Iterable[str]]) -> None:
         """Per-source rules are trusted configuration: no share guard, but still recorded."""
         for expr in _as_list(rules.get("prune_xpath")):
@@ -357,4 +364,5 @@ def prune(tree: HtmlElement, rules: Mapping[str, Iterable[str]] | None = None) -
     p.by_tokens()
     p.by_heading_cta()
     p.by_email_form()
+    p.by_signals()
     return p
