@@ -287,6 +287,8 @@ class _Compiled:
         self.money = [_money(r, lex) for r in lex.rules if r.family == "money"]
         self.word_rules = [r for r in lex.rules if r.family in Words.FAMILIES]
         please = tuple(p.lower().replace("_", " ") for p in lex.please)
+        pronouns = (w.strip("=*").lower() for r in lex.rules if r.family in ("reader", "we") for w in r.words)
+        self.common = frozenset(w[:KEY_LEN] for w in pronouns if w)  # poor index keys: in most sentences
         for rule in lex.rules:
             if rule.family in (*Words.FAMILIES, "money", "opener", "dismiss", "close"):
                 continue
@@ -299,6 +301,10 @@ class _Compiled:
                     rx = re.compile(phrase_rx(variant, lex.cjk, lex.proclitics, lead=False))
                     imperative = please if rule.family == "imperative" else None
                     words = () if lex.cjk else _gate_words(variant)[0]
+                    if not lex.cjk:  # index under the most selective word: long, not a pronoun
+                        common = self.common
+                        best = min(gates, key=lambda g: (not g.isdisjoint(common), -min(map(len, g)), len(g)))
+                        gates = (best, *(g for g in gates if g is not best))
                     self.entries.append(Entry(rule, rx, gates, lex.cjk, lead, imperative, words))
 
 
@@ -414,13 +420,19 @@ class Matcher:
         if cjk_text:
             candidates += self.cjk_entries
         for e in candidates:
-            if id(e) in seen or e.rule in out:
+            if e.rule in out or id(e) in seen:
                 continue
             seen.add(id(e))
             if e.cjk:
                 if not all(any(g in low for g in group) for group in e.gates):
                     continue
-            elif not all(not keys.isdisjoint(group) for group in e.gates[1:]):
+            else:
+                for group in e.gates[1:]:
+                    if keys.isdisjoint(group):
+                        break
+                else:
+                    if e.found(low):
+                        out.append(e.rule)
                 continue
             if e.found(low):
                 out.append(e.rule)
@@ -663,15 +675,13 @@ def _trailing_appeal(p: str, langs: tuple[str, ...] | None) -> tuple[int, str] |
     found = None
     for cut in reversed(cuts[-2:]):  # the last sentence, then the last two
         head, tail = p[:cut], p[cut:]
-        if not sc.signal and len(tail.strip()) > 40:
+        if (not sc.signal and len(tail.strip()) > 40) or len(head.strip()) < 40:
             continue
-        if len(head.strip()) < 40 or is_appeal(head, langs):
-            continue
-        rule = is_appeal(tail, langs)
         if found is None:
-            if rule:
+            rule = is_appeal(tail, langs)
+            if rule and not is_appeal(head, langs):
                 found = (cut, rule)
-        elif is_appeal(p[cut : found[0]], langs):  # the sentence before the appeal is one too
+        elif is_appeal(p[cut : found[0]], langs) and not is_appeal(head, langs):  # one more appeal sentence
             found = (cut, found[1])
     return found
 
