@@ -538,7 +538,7 @@ def _score(s: str, m: Matcher) -> Score:
             opener_id = m.opener_ids[hit.lastindex - 1] if hit.lastindex else m.opener_ids[0]
     rules = m.fired(s, low, keys, cjk_text)
     asks = [r for r in rules if r.family in ASK_WEIGHTS]
-    ask = max(asks, key=lambda r: r.weight) if asks else None
+    ask = min(asks, key=lambda r: (-r.weight, r.id)) if asks else None  # the strongest; ties by id
     imp = next((r for r in rules if r.family == "imperative"), None)
     reported = any(r.family == "reported" for r in rules)
     money_id = m.money_rule(s, low, keys)
