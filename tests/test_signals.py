@@ -14,6 +14,9 @@ NEWS = "".join(
 )
 
 
+VENDOR_BOX = '<div class="x1"><p>Wir sind unabhängig und werbefrei.</p><a href="https://steadyhq.com/de/x">Mitmachen</a></div>'
+
+
 def _page(article_extra: str = "", after: str = "") -> str:
     return (
         "<html><head><title>Bridge</title></head><body><article><h1>Bridge</h1>"
@@ -45,7 +48,7 @@ def test_endpoint(url: str | None, expected: tuple[str, str] | None) -> None:
 
 
 def test_box_leading_to_a_membership_vendor_is_removed_in_any_language() -> None:
-    box = '<div class="x1"><p>Wir sind unabhängig und werbefrei.</p><a href="https://steadyhq.com/de/x">Mitmachen</a></div>'
+    box = VENDOR_BOX
     art = clean_html(_page(after=box))
     assert "werbefrei" not in art.text and "Norvale" in art.text
     assert any(r.rule == "signal:vendor:membership" for r in art.removed)
@@ -72,7 +75,7 @@ def test_story_sentence_linking_to_a_donation_page_is_kept() -> None:
 
 
 def test_signals_can_be_switched_off() -> None:
-    box = '<div class="x1"><p>Wir sind unabhängig und werbefrei.</p><a href="https://steadyhq.com/de/x">Mitmachen</a></div>'
+    box = VENDOR_BOX
     saved = set(signals.ENABLED)
     try:
         signals.ENABLED.clear()
