@@ -1,387 +1,493 @@
-"""Layer 2: paragraph-level appeal detector that works on plain text.
+"""Layer 2: paragraph-level appeal detector that works on plain text, in every lexicon language.
 
-Each paragraph gets a score from several independent signals (a call-to-action phrase, an
-imperative call-to-action verb, money per period, second-person address, first-person plural,
-appeal topic words) minus a news signal (reported speech). No single keyword is enough: the
-topic words alone ("donations", "newsletter") only ever add one point, so a third-person news
-sentence that mentions them stays. Blocks are handled on top of the scores: an opener
-("A message from …:", "Dear readers") takes everything up to its dismiss line ("Remind me later",
-"Not now"), and a strong appeal paragraph pulls in adjacent weaker appeal paragraphs.
-Languages: English, German, French, Spanish, Russian.
+The rules are data (`cleaners/lexicons/<lang>.yaml`, loaded as `Rule` records); this module
+compiles the records of the languages in play into one `Matcher` and scores paragraphs with it.
+
+Each paragraph gets a score from independent signals: an appeal phrase (call to action,
+subscription, newsletter, paywall counter, ad-blocker plea, app or podcast promotion), an
+imperative appeal verb opening a sentence, money per period, the reader addressed, the publisher
+speaking as "we", appeal topic words; minus reported speech (news says what others said). No
+single keyword is enough: topic words alone ("donations", "newsletter") add one point, so a
+third-person news sentence that mentions them stays, and quoted speech with a reporting verb
+never counts as an appeal on its own. Blocks are handled on top of the scores: an opener
+("A message from ...:", "Dear readers") takes everything up to its dismiss line ("Remind me
+later", "Not now"), and a strong appeal paragraph pulls in adjacent weaker appeal paragraphs.
+
+Keyword gating: every phrase is indexed by the first characters of a word it cannot match
+without, and also needs a word of each of its other tokens, so a paragraph only pays for the few
+regular expressions whose words it contains.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from .article import Removal, clip
+from .lexicons import ASK_WEIGHTS, KEY_LEN, Lexicon, Rule, lexicons
 
 THRESHOLD = 4  # score at which a paragraph alone is an appeal
 WEAK = 2  # some appeal signal
 ADJACENT = 3  # score at which a paragraph joins an adjacent appeal
 MAX_BLOCK = 20  # an opener looks this many paragraphs ahead for its dismiss line
 OPENER_REACH = 8  # ...and this many for its last appeal paragraph when there is no dismiss line
+FALLBACK = ("en",)  # lexicons used beside the article's language (and alone when it is unknown)
 
 _I = re.IGNORECASE
-
-
 _WORD = re.compile(r"\w+")
-
-
-def _rx(*parts: str, flags: int = _I) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in parts), flags)
-
-
-# Call-to-action phrases: one hit is strong evidence (3 points). Each alternative comes with the
-# lower-case substrings it cannot match without (every group must have one of its members
-# present), so a paragraph only pays for the few small regexes whose words it contains; one big
-# alternation costs ~100x more per paragraph in Python's regex engine.
-_CTA_RULES: tuple[tuple[tuple[tuple[str, ...], ...], str], ...] = (
-    # en
-    (
-        (("support ",),),
-        r"\bsupport (?:us|our (?:work|journalism|reporting|newsroom|mission|coverage)"
-        r"|(?:independent|quality|local|nonprofit|non-profit|free) (?:journalism|media|news|press|reporting))\b",
-    ),
-    (
-        (("donate ", "give ", "contribute ", "subscribe ", "join ", "sign up "), (" now", " today", " monthly")),
-        r"\b(?:donate|give|contribute|subscribe|join|sign up) (?:now|today|monthly)\b",
-    ),
-    ((("donate to ",),), r"\bdonate to (?:us|our|the \w+ (?:fund|project|campaign))\b"),
-    ((("make a ",),), r"\bmake a (?:one-time |monthly |recurring )?(?:donation|contribution|gift)\b"),
-    ((("become a",),), r"\bbecome an? (?:member|supporter|subscriber|patron|donor|insider)\b"),
-    (
-        (("sign up ",),),
-        r"\bsign up (?:for|to) (?:our|the|this|my)\b[^.!?]{0,40}\b(?:newsletter|briefing|email|digest|updates)",
-    ),
-    (
-        (("subscribe to ",),),
-        r"\bsubscribe to (?:our|the|this)\b[^.!?]{0,40}\b(?:newsletter|briefing|channel|podcast|digest)",
-    ),
-    ((("newsletter",), ("inbox",)), r"\b(?:get|receive) (?:our|the)\b[^.!?]{0,30}\bnewsletter\b[^.!?]{0,30}\binbox\b"),
-    (
-        (("please ",),),
-        r"\bplease (?:consider )?(?:supporting us|support us|support our|donating|donate|subscribing|subscribe"
-        r"|contributing)\b",
-    ),
-    (
-        (("we need ", "we rely on ", "we depend on ", "we count on "),),
-        r"\bwe (?:need|rely on|depend on|count on) (?:your|readers like you|you)\b",
-    ),
-    ((("readers like you",),), r"\breaders like you\b"),
-    ((("already a",),), r"\balready an? (?:subscriber|member|supporter)\b"),
-    (
-        (("subscri",), ("reading",)),
-        r"\bsubscribe to (?:continue|keep) reading\b|\bto continue reading\b[^.!?]{0,30}\bsubscri",
-    ),
-    ((("every ",),), r"\bevery (?:contribution|donation|dollar|gift)\b[^.!?]{0,40}\b(?:helps|counts|matters|makes)\b"),
-    ((("chip in",),), r"\bchip in\b"),
-    (
-        (("join ",),),
-        r"\bjoin (?:our|the)\b[^.!?]{0,30}\b(?:newsletter|mailing list|community of (?:readers|supporters|members))",
-    ),
-    ((("sign up for",), ("newsletter",)), r"\bsign up for\b[^.!?]{0,60}\bnewsletters?\b"),
-    ((("exclusive",),), r"\bexclusive(?:ly)? (?:to|for) (?:our )?[\w+ ]{0,25}\b(?:subscribers|members|supporters)\b"),
-    (
-        (("subscribe to ", "log in to ", "sign in to ", "register to "),),
-        r"\b(?:subscribe|log in|sign in|register) to (?:read|continue|unlock|access|keep reading)\b",
-    ),
-    ((("please consider",),), r"\bplease consider\b[^.!?]{0,40}\b(?:support|subscrib|donat|contribut|becom)"),
-    (
-        (("if you ",),),
-        r"\bif you (?:liked|enjoyed|like|enjoy|value|appreciate) (?:this|our|the|what)\b[^.!?]{0,40}"
-        r"\b(?:article|post|story|newsletter|work|podcast|journalism|reporting|read)",
-    ),
-    ((("tell your friends", "refer a friend"),), r"\b(?:tell your friends|refer a friend)\b"),
-    (
-        (("follow",),),
-        r"\bfollow (?:us|me)\b[^.!?]{0,20}\bon\b"
-        r"|\bfollow\b[^.!?]{0,40}\bon (?:facebook|twitter|instagram|youtube|tiktok)",
-    ),
-    ((("help us ",),), r"\bhelp us (?:keep|continue|bring|do|make|fund|sustain|stay|grow|remain)\b"),
-    ((("can you ",),), r"\bcan you (?:spare|give|chip in|help us|support us)\b"),
-    # de
-    ((("unterstütze",),), r"\bunterstützen sie (?:uns|unsere|unabhängigen|den|die)\b|\bunterstütze uns\b"),
-    ((("jetzt ",),), r"\bjetzt (?:spenden|unterstützen|abonnieren|mitglied werden|anmelden|registrieren)\b"),
-    (
-        (("spenden sie", "abonnieren sie", "werde"),),
-        r"\b(?:spenden|abonnieren) sie\b|\bwerden sie (?:mitglied|unterstützer|abonnent)"
-        r"|\bwerde (?:mitglied|unterstützer)",
-    ),
-    ((("newsletter",),), r"\bnewsletter abonnieren\b|\bmelden sie sich\b[^.!?]{0,40}\bnewsletter"),
-    ((("ihre",),), r"\bwir (?:brauchen|sind auf) ihre (?:hilfe|unterstützung)|\bmit ihrer (?:unterstützung|spende)\b"),
-    # fr
-    ((("soutenez",),), r"\bsoutenez(?:-nous| notre| le journalisme| l'information| une)\b"),
-    (
-        (("un don", "abonnez-vous", "devenez "),),
-        r"\bfai(?:tes|re) un don\b|\babonnez-vous\b|\bdevenez (?:membre|abonné|donateur|donatrice)",
-    ),
-    ((("inscrivez-vous",),), r"\binscrivez-vous\b[^.!?]{0,40}\b(?:newsletter|lettre)"),
-    (
-        (("nous avons besoin de ", "aidez-nous", "rejoignez-nous"),),
-        r"\bnous avons besoin de (?:vous|votre)\b|\baidez-nous\b|\brejoignez-nous\b",
-    ),
-    # es
-    ((("apóyanos", "apoya "),), r"\bapóyanos\b|\bapoya (?:nuestro|nuestra|el periodismo|a )"),
-    (
-        (("haz ", "dona "),),
-        r"\bhaz (?:una|tu) (?:donación|aportación|contribución)\b|\bdona (?:ahora|hoy)\b",
-    ),
-    (
-        (("hazte ", "suscríbete"),),
-        r"\bhazte (?:socio|socia|miembro|suscriptor|suscriptora|mecenas)\b|\bsuscríbete\b",
-    ),
-    (
-        (("necesitamos ", "ayúdanos", "únete "),),
-        r"\bnecesitamos (?:tu|su) (?:ayuda|apoyo)\b|\bayúdanos\b|\búnete (?:a|hoy)\b",
-    ),
-    # ru
-    ((("поддерж",),), r"(?<!\w)поддержите(?!\w)|(?<!\w)поддержать (?:нас|проект|редакцию|независим)"),
-    (
-        (("пожертв", "взнос"),),
-        r"(?<!\w)(?:сделайте|сделать) (?:пожертвование|взнос)|(?<!\w)пожертвуйте(?!\w)",
-    ),
-    (
-        (("подпишитесь", "оформите подписку", "станьте "),),
-        r"(?<!\w)подпишитесь(?!\w)|(?<!\w)оформите подписку|(?<!\w)станьте (?:членом|участником|подписчиком|спонсором)",
-    ),
-    (
-        (("ваша ", "помогите нам"),),
-        r"(?<!\w)нам (?:нужна|необходима) ваша (?:помощь|поддержка)|(?<!\w)помогите нам(?!\w)",
-    ),
-)
-CTA = _rx(*(p for _, p in _CTA_RULES))  # the whole rule as one pattern (reference; slow to search)
-_CTA_GATED = tuple((gates, re.compile(p, _I)) for gates, p in _CTA_RULES)
-# every CTA alternative contains one of these: paragraphs without any skip all the rules at once
-CTA_ROOTS = tuple(sorted({r for gates, _ in _CTA_RULES for r in gates[0]}))
-
-
-# a word (lower-case \w+ token) each CTA alternative cannot match without, in _CTA_RULES order
-_CTA_KEYS = (
-    "support", "donate give contribute subscribe join sign", "donate", "make", "become", "sign", "subscribe",
-    "inbox", "please", "we", "readers", "already", "reading", "every", "chip", "join", "newsletter newsletters",
-    "exclusive exclusively", "subscribe log sign register", "please", "if", "tell refer", "follow", "help", "can",
-    "unterstützen unterstütze", "jetzt", "spenden abonnieren werden werde", "newsletter melden", "ihre ihrer",
-    "soutenez", "don abonnez devenez", "inscrivez", "besoin aidez rejoignez", "apóyanos apoya", "haz dona",
-    "hazte suscríbete", "necesitamos ayúdanos únete", "поддержите поддержать", "сделайте сделать пожертвуйте",
-    "подпишитесь оформите станьте", "ваша помогите",
-)  # fmt: skip
-_CTA_BY_WORD: dict[str, list[int]] = {}
-for _i, _keys in enumerate(_CTA_KEYS):
-    for _w in _keys.split():
-        _CTA_BY_WORD.setdefault(_w, []).append(_i)
-_CTA_WORDS = frozenset(_CTA_BY_WORD)
-
-
-def _has_all(low: str, gates: tuple[tuple[str, ...], ...]) -> bool:
-    for group in gates:
-        for r in group:
-            if r in low:
-                break
-        else:
-            return False
-    return True
-
-
-def _cta(s: str, low: str | None = None, words: set[str] | None = None) -> bool:
-    """CTA.search(s) is not None, running only the alternatives whose words are in `s`."""
-    low = s.lower() if low is None else low
-    words = set(_WORD.findall(low)) if words is None else words
-    hits = words & _CTA_WORDS
-    if not hits:
-        return False
-    rules = {i for w in hits for i in _CTA_BY_WORD[w]}
-    for i in rules:
-        gates, rx = _CTA_GATED[i]
-        if _has_all(low, gates) and rx.search(s) is not None:
-            return True
-    return False
-
-
-# An imperative call-to-action verb opening a sentence (2 points). Each alternative with the
-# words it needs: whole words for the first three, word beginnings (no \b after them) for the rest.
-_IMPERATIVE_RULES = (
-    ("donate subscribe sign help keep", r"(?:^|[.!?:]\s+)(?:please\s+)?(?:donate|subscribe|sign up|help us|keep us)\b"),
-    ("support", r"(?:^|[.!?:]\s+)(?:please\s+)?support (?:the|us|our|independent|local)\b(?! for\b)"),
-    ("spenden unterstützen abonnieren registrieren anmelden",
-     r"(?:^|[.!?:]\s+)(?:jetzt\s+)?(?:spenden|unterstützen|abonnieren|registrieren|anmelden)\b"),
-    ("soutenez abonnez inscrivez faites devenez rejoignez aidez",
-     r"(?:^|[.!?:]\s+)(?:soutenez|abonnez|inscrivez|faites un don|devenez|rejoignez|aidez)"),
-    ("apoya dona suscríbete únete hazte regístrate ayúdanos colabora",
-     r"(?:^|[.!?:]\s+)(?:apoya|dona|suscríbete|únete|hazte|regístrate|ayúdanos|colabora)"),
-    ("поддержите подпишитесь пожертвуйте станьте помогите оформите",
-     r"(?:^|[.!?:]\s+)(?:поддержите|подпишитесь|пожертвуйте|станьте|помогите|оформите)"),
-)  # fmt: skip
-IMPERATIVE = _rx(*(p for _, p in _IMPERATIVE_RULES))
-_IMPERATIVE_WORDS = tuple(frozenset(w.split()) for w, _ in _IMPERATIVE_RULES[:3])
-_IMPERATIVE_STEMS = tuple(tuple(w.split()) for w, _ in _IMPERATIVE_RULES[3:])
-_IMPERATIVE_RX = tuple(re.compile(p, _I) for _, p in _IMPERATIVE_RULES)
-
-
-def _imperative_candidates(words: set[str], low: str) -> list[int]:
-    """Alternatives of IMPERATIVE that can match: the others lack the verb."""
-    out = [i for i, ws in enumerate(_IMPERATIVE_WORDS) if not words.isdisjoint(ws)]
-    out += [i + 3 for i, stems in enumerate(_IMPERATIVE_STEMS) if any(st in low for st in stems)]
-    return out
-
-
-def _imperative(s: str, candidates: list[int]) -> bool:
-    return any(_IMPERATIVE_RX[i].search(s) is not None for i in candidates)
-
-
-_CUR = r"(?:[$€£₽¥]|US\$|CHF|EUR|USD|GBP|RUB)"
-_AMOUNT = rf"(?:{_CUR}\s?\d[\d.,]*|\d[\d.,]*\s?(?:{_CUR}|euros?|dollars?|pounds?|francs?|руб(?:\.|лей|ля|ль)?|р\.))"
-_PERIOD = (
-    r"(?:a|per|each|every|/)\s?(?:month|mo|year|yr|week|day)\b|\bmonthly\b|\bannually\b|\byearly\b"
-    r"|\b(?:im|pro|je|jeden)\s(?:monat|jahr|woche|tag)\b|\bmonatlich\b|\bjährlich\b"
-    r"|\bpar\s(?:mois|an|année|semaine|jour)\b|\bmensuels?\b"
-    r"|\b(?:al|por|cada)\s(?:mes|año|semana|día)\b|\bmensuales?\b"
-    r"|(?<!\w)в\s(?:месяц|год|неделю|день)(?!\w)|(?<!\w)ежемесячно(?!\w)|/\s?мес"
-)
-# An amount followed closely by a period, in either currency position (2 points).
-MONEY_PERIOD = re.compile(rf"{_AMOUNT}[^\n]{{0,20}}?(?:{_PERIOD})", _I)
-
 _DIGIT = re.compile(r"\d")
-SECOND_PERSON = re.compile(
-    r"\b(?:you|your|yours|yourself)\b|\b(?:du|dich|dir|dein\w*)\b|\b(?:Sie|Ihnen|Ihre?[mnrs]?)\b"
-    r"|\b(?:vous|votre|vos|toi)\b|\b(?:usted(?:es)?|tus?|contigo|vuestr[oa]s?)\b"
-    r"|(?<!\w)(?:вы|вас|вам|ваш\w*|ты|тебя|тебе|тво\w+)(?!\w)",
-    re.IGNORECASE,
-)
-# Case-sensitive: "US" is a country, "us" a pronoun; "Sie" is handled above by case too.
-FIRST_PLURAL = re.compile(
-    r"\b(?:[Ww]e|[Oo]urs?|us)\b|\b(?:[Ww]ir|[Uu]ns|[Uu]nser\w*)\b|\b(?:[Nn]ous|[Nn]otre|[Nn]os)\b"
-    r"|\b(?:[Nn]osotr[oa]s|[Nn]uestr[oa]s?)\b|(?<!\w)(?:[Мм]ы|[Нн]ас|[Нн]ам|[Нн]аш\w*)(?!\w)"
-)
-TOPIC = _rx(
-    r"\b(?:donat\w*|contribut\w*|journalism|newsletters?|subscri\w*|members?(?:hip)?|paywall|supporters?)\b",
-    r"\b(?:spende\w*|journalismus|abo\w*|mitglied\w*|unterstütz\w*)\b",
-    r"\b(?:dons?|soutien|journalisme|abonn\w*|adhérent\w*)\b",
-    r"\b(?:donaci\w+|aportaci\w+|periodismo|suscrip\w+|boletín|socios?|apoyo)\b",
-    r"(?<!\w)(?:пожертвован\w*|журналистик\w*|подписк\w*|рассылк\w*|поддержк\w*|донат\w*)(?!\w)",
-)
-# News reports speech in the third person; appeals address the reader.
-REPORTED = _rx(
-    r"\b(?:said|says|told|according to)\b",
-    r"\b(?:sagte|sagt|erklärte|teilte\w* mit|laut)\b",
-    r"\b(?:a déclaré|a dit|a affirmé|selon|a annoncé)\b",
-    r"\b(?:dijo|afirmó|declaró|según|anunció)\b",
-    r"(?<!\w)(?:сказал\w*|заявил\w*|сообщил\w*|по словам)(?!\w)",
-)
-# Fast equivalents of the searches above, used by score(). The word-level patterns
-# (SECOND_PERSON, FIRST_PLURAL, TOPIC, REPORTED) are whole-word tests, so they are answered from
-# the paragraph's set of \w+ tokens; the others first check for the literal words they need.
-_MONEY_ROOTS = ("$", "€", "£", "₽", "¥", "chf", "eur", "usd", "gbp", "rub", "dollar", "pound", "franc", "руб", "р.")
-_SP_WORDS = frozenset(
-    "you your yours yourself du dich dir sie ihnen ihr ihre ihrm ihrn ihrr ihrs ihrem ihren ihrer ihres vous votre vos"
-    " toi usted ustedes tu tus contigo vuestro vuestra vuestros vuestras вы вас вам ты тебя тебе".split()
-)
-_SP_PREFIXES = ("dein", "ваш")  # dein\w*, ваш\w*; тво\w+ below
-_FP_WORDS = frozenset(
-    "We we Our our Ours ours us Wir wir Uns uns Nous nous Notre notre Nos nos Nosotros nosotros Nosotras nosotras"
-    " Nuestro nuestro Nuestra nuestra Nuestros nuestros Nuestras nuestras Мы мы Нас нас Нам нам".split()
-)
-_FP_LOWER = frozenset(w.lower() for w in _FP_WORDS)
-_FP_PREFIXES = ("Unser", "unser", "Наш", "наш")
-_TOPIC_WORDS = frozenset(
-    "journalism newsletter newsletters member members memberhip membership paywall supporter supporters journalismus"
-    " don dons soutien journalisme periodismo boletín socio socios apoyo".split()
-)
-_TOPIC_PREFIXES = (
-    "donat", "contribut", "subscri", "spende", "abo", "mitglied", "unterstütz", "abonn", "adhérent",
-    "пожертвован", "журналистик", "подписк", "рассылк", "поддержк", "донат",
-)  # fmt: skip
-_TOPIC_PREFIXES_PLUS = ("donaci", "aportaci", "suscrip")  # \w+: at least one more character
-_REPORTED_WORDS = frozenset("said says told sagte sagt erklärte laut selon dijo afirmó declaró según anunció".split())
-_REPORTED_PREFIXES = ("сказал", "заявил", "сообщил")
-# multi-word alternatives: when one of these is in the text, the regex decides
-_REPORTED_PHRASES = ("according to", "teilte", "a déclaré", "a dit", "a affirmé", "a annoncé", "по словам")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_SEP = r"\W{0,3}"  # between the words of a phrase (word boundaries keep words apart)
+_GAP = r"(?:[^.!?。！？\n]{0,40}?\W)?"  # "...": up to 40 characters, inside the sentence
+_SEP_CJK = r"\s*"
+_GAP_CJK = r"[^。！？\n]{0,30}?"
+# Language-independent currency signs and codes; the lexicons add their currency words.
+_CURRENCY_SIGNS = ("$", "€", "£", "¥", "₽", "₴", "₺", "₹", "₩", "₪", "R$", "US$", "CHF", "EUR", "USD", "GBP")
 
 
-def _any_prefix(words: frozenset[str] | set[str], low: str, prefixes: tuple[str, ...], longer: bool = False) -> bool:
-    if not any(p in low for p in prefixes):
+def key(word: str) -> str:
+    """The gating key of a (lower-case) word: its first KEY_LEN characters."""
+    return word[:KEY_LEN]
+
+
+# --- phrases -> regular expressions and gates --------------------------------------------
+
+
+def _esc(word: str) -> str:
+    return re.escape(word.replace("’", "'")).replace("'", "['’]")
+
+
+def _alt_rx(alt: str, cjk: bool, lead: bool = True) -> str:
+    stem = alt.rstrip("*").lower()
+    sep = _SEP_CJK if cjk else _SEP
+    body = sep.join(_esc(w) for w in stem.split("_"))
+    if cjk:
+        return body
+    # word boundaries only where the alternative starts or ends with a word character; without
+    # `lead` the caller checks the left one (a pattern that starts with a literal searches ~50x faster)
+    start = r"(?<!\w)" if lead and _WORD.match(stem) else ""
+    if alt.endswith("*"):
+        end = r"\w*"
+    else:
+        end = r"(?!\w)" if _WORD.match(stem[-1]) else ""
+    return start + body + end
+
+
+def _token_rx(tok: str, cjk: bool, clitic: str, lead: bool = True) -> str:
+    if tok == "#":
+        return r"\d+(?:[.,]\d+)?"
+    alts = tok.rstrip("?").split("|")
+    if len(alts) == 1 and not clitic:
+        return _alt_rx(alts[0], cjk, lead)
+    inner = "|".join(_alt_rx(a, cjk, lead) for a in alts)
+    if cjk or not clitic:
+        return f"(?:{inner})"
+    return rf"(?<!\w){clitic}(?:{inner})" if lead else rf"{clitic}(?:{inner})"
+
+
+def expand(phrase: str) -> list[str]:
+    """The phrase as variants whose first word is one literal alternative (each is indexed and
+    searched on its own: a pattern starting with a literal is found fast)."""
+    toks = phrase.split(" ")
+    first, rest = toks[0], toks[1:]
+    if first == "#":
+        return [phrase]
+    if first.endswith("?") and rest:
+        out = expand(" ".join(rest)) if rest[0] != "..." else []
+        return out + [" ".join([alt, *rest]) for alt in first[:-1].split("|")]
+    return [" ".join([alt, *rest]) for alt in first.split("|")]
+
+
+def phrase_rx(phrase: str, cjk: bool = False, proclitics: Sequence[str] = (), lead: bool = True) -> str:
+    """The regular expression of a phrase (syntax: lexicons/README.md), for lower-case text.
+    `lead=False`: no word-boundary test before the first word (the caller makes it)."""
+    clitic = f"(?:{'|'.join(map(re.escape, sorted(proclitics, key=len, reverse=True)))})?" if proclitics else ""
+    sep, gap = (_SEP_CJK, _GAP_CJK) if cjk else (_SEP, _GAP)
+    toks = phrase.split(" ")
+    out: list[str] = []
+    for i, tok in enumerate(toks):
+        if tok == "...":
+            out.append(gap)
+            continue
+        rx = _token_rx(tok, cjk, clitic, lead or i > 0)
+        last = i == len(toks) - 1
+        if tok.endswith("?") and tok != "?":
+            if not last:
+                out.append(f"(?:{rx}{sep})?")
+            continue
+        out.append(rx if last else rx + sep)
+    return "".join(out)
+
+
+def phrase_gates(phrase: str, cjk: bool = False) -> tuple[frozenset[str], ...]:
+    """For each word token the phrase cannot match without: the keys (or, in cjk, the literal
+    strings) of its alternatives. A text lacking all keys of one group cannot match."""
+    groups = []
+    for tok in phrase.split(" "):
+        if tok in ("...", "#") or tok.endswith("?"):
+            continue
+        keys = set()
+        for alt in tok.split("|"):
+            stem = alt.rstrip("*").lower()
+            if cjk:
+                keys.add(stem.split("_")[0])
+                continue
+            # every run of word characters in the alternative is a word (or a word's start) of
+            # any text it matches: gate on the longest
+            runs = _WORD.findall(stem.replace("_", " "))
+            if not runs:  # only signs ("/"): cannot gate on words
+                keys = set()
+                break
+            keys.add(key(max(runs, key=len)))
+        if keys:
+            groups.append(frozenset(keys))
+    return tuple(groups)
+
+
+def _gate_words(phrase: str) -> list[tuple[tuple[str, bool], ...]]:
+    """phrase_gates' groups (not cjk) as (longest word run, is a stem) per alternative."""
+    groups = []
+    for tok in phrase.split(" "):
+        if tok in ("...", "#") or tok.endswith("?"):
+            continue
+        group = []
+        for alt in tok.split("|"):
+            runs = _WORD.findall(alt.rstrip("*").lower().replace("_", " "))
+            if not runs:
+                group = []
+                break
+            run = max(runs, key=len)
+            group.append((run, alt.endswith("*") and run == runs[-1]))
+        if group:
+            groups.append(tuple(group))
+    return groups
+
+
+# --- the compiled rules of a set of languages -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One phrase of one rule, compiled."""
+
+    rule: Rule
+    rx: re.Pattern[str]  # searched in the lower-case text
+    gates: tuple[frozenset[str], ...]  # the first is the index group
+    cjk: bool
+    lead: bool = False  # the match must start at a word boundary (tested after the search)
+    please: tuple[str, ...] | None = None  # imperative: must open a sentence, maybe after one of these
+    words: tuple[tuple[str, bool], ...] = ()  # the first word's alternatives, whole (is a stem)
+
+    def found(self, low: str) -> bool:
+        m = self.rx.search(low)
+        while m is not None:
+            i = m.start()
+            if (not self.lead or i == 0 or _W1.match(low, i - 1) is None) and (
+                self.please is None or _opens_sentence(low, i, self.please)
+            ):
+                return True
+            m = self.rx.search(low, i + 1)
         return False
-    if longer:
-        return any(w.startswith(p) and len(w) > len(p) for w in words for p in prefixes)
-    return any(w.startswith(prefixes) for w in words)
 
 
-def _second_person(words: set[str], low: str) -> bool:
-    return (
-        not words.isdisjoint(_SP_WORDS)
-        or _any_prefix(words, low, _SP_PREFIXES)
-        or _any_prefix(words, low, ("тво",), longer=True)
-    )
+_W1 = re.compile(r"\w")
+_ENDS = ".!?:;。！？"
 
 
-def _first_plural(s: str, words: set[str], low: str) -> bool:
-    if words.isdisjoint(_FP_LOWER) and not any(p in low for p in ("unser", "наш")):
-        return False
-    cased = set(_WORD.findall(s))  # case matters: "US" is a country
-    return not cased.isdisjoint(_FP_WORDS) or any(w.startswith(_FP_PREFIXES) for w in cased)
+def _opens_sentence(low: str, i: int, please: tuple[str, ...]) -> bool:
+    """Whether position i of `low` opens a sentence, possibly after a `please` word."""
+    head = low[:i].rstrip(" \t,")
+    for p in please:
+        if head.endswith(p) and (len(head) == len(p) or not head[-len(p) - 1].isalnum()):
+            head = head[: -len(p)].rstrip()
+            break
+    return not head or head[-1] in _ENDS
 
 
-def _topic(words: set[str], low: str) -> bool:
-    return (
-        not words.isdisjoint(_TOPIC_WORDS)
-        or _any_prefix(words, low, _TOPIC_PREFIXES)
-        or _any_prefix(words, low, _TOPIC_PREFIXES_PLUS, longer=True)
-    )
+class Words:
+    """The word-list rules (reader, we, topic) of some languages in one index: exact words,
+    stems (`abo*`), suffixes (`*كم`), case-sensitive words (`=Sie`), and for cjk languages
+    substrings. One pass over a paragraph's words answers all three families."""
+
+    FAMILIES = ("reader", "we", "topic")
+
+    def __init__(self) -> None:
+        self.exact: dict[str, list[tuple[str, str]]] = {}  # word -> [(family, rule id)]
+        self.stems: dict[str, list[tuple[str, str, str]]] = {}  # key -> [(stem, family, rule id)]
+        self.suffixes: list[tuple[str, str, str]] = []
+        self.cased: dict[str, list[tuple[str, str]]] = {}
+        self.substrings: list[tuple[str, str, str]] = []
+
+    def add(self, rule: Rule, cjk: bool) -> None:
+        for w in rule.words:
+            hit = (rule.family, rule.id)
+            if cjk:
+                self.substrings.append((w.lower(), *hit))
+            elif w.startswith("="):
+                self.cased.setdefault(w[1:], []).append(hit)
+            elif w.startswith("*"):
+                self.suffixes.append((w[1:].lower(), *hit))
+            elif w.endswith("*"):
+                stem = w[:-1].lower()
+                self.stems.setdefault(stem[:KEY_LEN], []).append((stem, *hit))
+            else:
+                self.exact.setdefault(w.lower(), []).append(hit)
+        self.ends = tuple(x for x, _, _ in self.suffixes)
+
+    def find(self, s: str, low: str, words: set[str], keys: set[str], cjk_text: bool) -> dict[str, str]:
+        """{family: rule id} of the families with a word in the text (`keys`: the words' keys).
+        Words written in capitals in a mixed-case text ("US") are acronyms, not pronouns."""
+        found: dict[str, tuple[str, str]] = {}  # family -> (word, rule id)
+        for w in words & self.exact.keys():
+            for fam, rid in self.exact[w]:
+                found.setdefault(fam, (w, rid))
+        for k in keys & self.stems.keys():
+            pairs = self.stems[k]
+            for w in words:
+                if w.startswith(k):
+                    for stem, fam, rid in pairs:
+                        if w.startswith(stem):
+                            found.setdefault(fam, (w, rid))
+        if self.ends:
+            for w in words:
+                if w.endswith(self.ends):
+                    for x, fam, rid in self.suffixes:
+                        if w.endswith(x) and len(w) > len(x) + 1:
+                            found.setdefault(fam, (w, rid))
+        out: dict[str, str] = {}
+        if found:
+            maybe = any(len(w) > 1 and w.upper() in s for w, _ in found.values())
+            acronyms = {w.lower() for w in _WORD.findall(s) if w.isupper() and len(w) > 1} if maybe else ()
+            if acronyms and not s.isupper():
+                mixed = {w.lower() for w in _WORD.findall(s) if not (w.isupper() and len(w) > 1)}
+                for fam, (w, rid) in found.items():
+                    if w not in acronyms or w in mixed:
+                        out[fam] = rid
+            else:
+                out = {fam: rid for fam, (_, rid) in found.items()}
+        if self.cased:
+            for w in set(_WORD.findall(s)) & self.cased.keys():
+                for fam, rid in self.cased[w]:
+                    out.setdefault(fam, rid)
+        if cjk_text:
+            for sub, fam, rid in self.substrings:
+                if fam not in out and sub in low:
+                    out[fam] = rid
+        return out
 
 
-def _reported(s: str, words: set[str] | None = None, low: str | None = None) -> bool:
-    """REPORTED.search(s) is not None, mostly without running it."""
-    low = s.lower() if low is None else low
-    if words is None:
-        words = set(_WORD.findall(low))
-    if not words.isdisjoint(_REPORTED_WORDS) or _any_prefix(words, low, _REPORTED_PREFIXES):
-        return True
-    return any(p in low for p in _REPORTED_PHRASES) and REPORTED.search(s) is not None
+class _Compiled:
+    """One language's rules compiled (once per process, see `_compiled`)."""
+
+    def __init__(self, lex: Lexicon) -> None:
+        self.lex = lex
+        self.entries: list[Entry] = []
+        self.money = [_money(r, lex) for r in lex.rules if r.family == "money"]
+        self.word_rules = [r for r in lex.rules if r.family in Words.FAMILIES]
+        please = tuple(p.lower().replace("_", " ") for p in lex.please)
+        pronouns = (w.strip("=*").lower() for r in lex.rules if r.family in ("reader", "we") for w in r.words)
+        self.common = frozenset(w[:KEY_LEN] for w in pronouns if w)  # poor index keys: in most sentences
+        for rule in lex.rules:
+            if rule.family in (*Words.FAMILIES, "money", "opener", "dismiss", "close"):
+                continue
+            for phrase in rule.match:
+                for variant in expand(phrase):
+                    gates = phrase_gates(variant, lex.cjk)
+                    if not gates and not lex.cjk:
+                        raise ValueError(f"{rule.id}: phrase {variant!r} has no word to gate on")
+                    lead = not lex.cjk and _WORD.match(variant) is not None
+                    rx = re.compile(phrase_rx(variant, lex.cjk, lex.proclitics, lead=False))
+                    imperative = please if rule.family == "imperative" else None
+                    words = () if lex.cjk else _gate_words(variant)[0]
+                    if not lex.cjk:  # index under the most selective word: long, not a pronoun
+                        common = self.common
+                        best = min(gates, key=lambda g: (not g.isdisjoint(common), -min(map(len, g)), len(g)))
+                        gates = (best, *(g for g in gates if g is not best))
+                    self.entries.append(Entry(rule, rx, gates, lex.cjk, lead, imperative, words))
 
 
-_DISMISS = {
-    "remind me later",
-    "not now",
-    "maybe later",
-    "no thanks",
-    "no thank you",
-    "close",
-    "dismiss",
-    "später erinnern",
-    "erinnere mich später",
-    "nicht jetzt",
-    "vielleicht später",
-    "nein danke",
-    "schließen",
-    "me le rappeler plus tard",
-    "rappelez-moi plus tard",
-    "plus tard",
-    "pas maintenant",
-    "non merci",
-    "fermer",
-    "recuérdamelo más tarde",
-    "recordármelo más tarde",
-    "ahora no",
-    "más tarde",
-    "no gracias",
-    "cerrar",
-    "напомнить позже",
-    "напомните позже",
-    "не сейчас",
-    "позже",
-    "нет спасибо",
-    "закрыть",
-}
-OPENER = _rx(
-    r"^(?:an? )?(?:message|note|word|letter) from\b.{0,60}$",
-    r"^(?:eine |ein )?(?:nachricht|botschaft|wort|brief) (?:von|der|des)\b.{0,60}$|^in eigener sache\b",
-    r"^(?:un )?(?:message|mot|lettre) (?:de|du|des)\b.{0,60}$",
-    r"^(?:un )?(?:mensaje|nota|carta) (?:de|del)\b.{0,60}$",
-    r"^(?:сообщение|обращение|письмо) (?:от|редакции)\b.{0,60}$",
-    r"^(?:dear|liebe|chers|chères|queridos|queridas|estimados|дорогие|уважаемые) \w+(?: \w+){0,3}[,:!]?$",
-)
+@cache
+def _compiled(lang: str) -> _Compiled:
+    return _Compiled(lexicons()[lang])
+
+
+class _Edges:
+    """Block edges from every lexicon: openers and dismiss lines are whole short lines in fixed
+    words, and an appeal box is often in another language than the article."""
+
+    def __init__(self) -> None:
+        openers: list[str] = []
+        self.opener_ids: list[str] = []
+        self.opener_keys: set[str] = set()  # an opener line holds one of these (its first required word)
+        self.opener_cjk = False
+        self.dismiss: dict[str, str] = {}
+        self.close: set[str] = set()
+        for lex in lexicons().values():
+            for rule in lex.rules:
+                if rule.family == "opener":
+                    for p in rule.match:
+                        openers.append(phrase_rx(p, lex.cjk, lex.proclitics))
+                        self.opener_ids.append(rule.id)
+                        gates = phrase_gates(p, lex.cjk)
+                        if lex.cjk:
+                            self.opener_cjk = True
+                        elif gates:
+                            self.opener_keys |= gates[0]
+                elif rule.family in ("dismiss", "close"):
+                    for w in rule.words:
+                        self.dismiss.setdefault(dismiss_key(w), rule.id)
+                        if rule.family == "close":
+                            self.close.add(dismiss_key(w))
+        self.opener = re.compile(r"\W*(?:" + "|".join(f"({o})" for o in openers) + ")") if openers else None
+
+
+@lru_cache(maxsize=1)
+def _edges() -> _Edges:
+    return _Edges()
+
+
+class Matcher:
+    """The rules of some languages, merged from their compiled forms (see `matcher`)."""
+
+    def __init__(self, langs: tuple[str, ...]) -> None:
+        parts = [_compiled(lang) for lang in langs]
+        self.langs = langs
+        self.index: dict[str, list[Entry]] = {}
+        self.cjk_entries: list[Entry] = []
+        # the words appeal phrases are indexed under, whole (stems apart), with their languages
+        self.ask_words: dict[str, frozenset[str]] = {}
+        self.ask_stems: dict[str, list[tuple[str, str]]] = {}
+        self.words = Words()
+        self.proclitics = tuple(sorted({c for p in parts for c in p.lex.proclitics}, key=len, reverse=True))
+        self.clitic_firsts = frozenset(c[0] for c in self.proclitics)
+        self.has_cjk = any(p.lex.cjk for p in parts)
+        self.money = [m for p in parts for m in p.money]
+        edges = _edges()
+        self.opener, self.opener_ids, self.opener_keys = edges.opener, edges.opener_ids, edges.opener_keys
+        self.opener_cjk, self.dismiss, self.close = edges.opener_cjk, edges.dismiss, edges.close
+        for part in parts:
+            for rule in part.word_rules:
+                self.words.add(rule, part.lex.cjk)
+            for e in part.entries:
+                if e.cjk:
+                    self.cjk_entries.append(e)
+                    continue
+                for k in e.gates[0]:
+                    self.index.setdefault(k, []).append(e)
+                if e.rule.family in ASK_WEIGHTS or e.rule.family == "imperative":  # the first word, whole
+                    for word, stem in e.words:
+                        if stem:
+                            self.ask_stems.setdefault(word[:KEY_LEN], []).append((word, e.rule.lang))
+                        else:
+                            self.ask_words[word] = self.ask_words.get(word, frozenset()) | {e.rule.lang}
+
+    def keys(self, words: frozenset[str], keys: frozenset[str] | None = None) -> frozenset[str]:
+        """The gating keys of a paragraph's words (and of its words without a proclitic)."""
+        keys = frozenset({w[:KEY_LEN] for w in words}) if keys is None else keys
+        if self.proclitics:
+            keys = set(keys)
+            firsts = self.clitic_firsts
+            for w in words:
+                if w[0] in firsts:
+                    for c in self.proclitics:
+                        if w.startswith(c) and len(w) > len(c) + 1:
+                            keys.add(w[len(c) : len(c) + KEY_LEN])
+            keys = frozenset(keys)
+        return keys
+
+    def ask_languages(self, words: frozenset[str], keys: frozenset[str] | None = None) -> set[str]:
+        """Languages with an appeal phrase indexed under one of `words` (the words themselves,
+        not their keys: a cheap and selective test)."""
+        out: set[str] = set()
+        for w in words & self.ask_words.keys():
+            out |= self.ask_words[w]
+        if keys is None or not keys.isdisjoint(self.ask_stems.keys()):
+            for w in words:
+                pairs = self.ask_stems.get(w[:KEY_LEN])
+                if pairs is not None:
+                    out.update(lang for stem, lang in pairs if w.startswith(stem))
+        return out
+
+    def fired(self, s: str, low: str, keys: set[str], cjk_text: bool) -> list[Rule]:
+        """The phrase rules (every family but words and money) that match `s`."""
+        seen: set[int] = set()
+        out: list[Rule] = []
+        candidates: list[Entry] = []
+        for k in keys & self.index.keys():
+            candidates += self.index[k]
+        if cjk_text:
+            candidates += self.cjk_entries
+        for e in candidates:
+            if e.rule in out or id(e) in seen:
+                continue
+            seen.add(id(e))
+            if e.cjk:
+                if not all(any(g in low for g in group) for group in e.gates):
+                    continue
+            else:
+                for group in e.gates[1:]:
+                    if keys.isdisjoint(group):
+                        break
+                else:
+                    if e.found(low):
+                        out.append(e.rule)
+                continue
+            if e.found(low):
+                out.append(e.rule)
+        return out
+
+    def money_rule(self, s: str, low: str, keys: set[str]) -> str | None:
+        """Id of the money rule whose amount-per-period pattern is in `s` (`keys`: its words' keys)."""
+        if _DIGIT.search(s) is None:
+            return None
+        for rid, rx, signs, word_keys in self.money:
+            if (not keys.isdisjoint(word_keys) or any(c in low for c in signs)) and rx.search(low) is not None:
+                return rid
+        return None
+
+
+def _money(rule: Rule, lex: Lexicon) -> tuple[str, re.Pattern[str], tuple[str, ...], frozenset[str]]:
+    """An amount (currency sign, code or one of the language's currency words) close to one of
+    its periods, in either order."""
+    signs = sorted({c.lower() for c in _CURRENCY_SIGNS}, key=len, reverse=True)
+    words = sorted({w.rstrip("*").lower() for w in rule.words}, key=len, reverse=True)
+    bound = "" if lex.cjk else r"(?<!\w)"
+    cur = "|".join([*map(re.escape, signs), *(rf"{bound}{re.escape(w)}" for w in words)])
+    amount = rf"(?:(?:{cur})\s?\d[\d.,]*|\d[\d.,]*\s?(?:{cur}))"
+    period = "|".join(phrase_rx(p, lex.cjk, lex.proclitics) for p in rule.match)
+    rx = re.compile(rf"{amount}[^\n]{{0,25}}?(?:{period})|(?:{period})[^\n]{{0,15}}?{amount}")
+    # gates: a currency sign (or a currency word of a cjk language) in the text, or a currency word's key
+    literal = {*signs, *(words if lex.cjk else (w for w in words if not _WORD.fullmatch(w)))}
+    keyed = frozenset() if lex.cjk else frozenset(w[:KEY_LEN] for w in words if _WORD.fullmatch(w))
+    return rule.id, rx, tuple(sorted(literal)), keyed
+
+
+@lru_cache(maxsize=64)
+def matcher(langs: tuple[str, ...] | None = None) -> Matcher:
+    """The compiled rules of `langs` (None: every lexicon)."""
+    known = lexicons()
+    if langs is None:
+        return Matcher(tuple(known))
+    return Matcher(tuple(sorted({lang for lang in langs if lang in known})))
+
+
+def languages_for(langs: Iterable[str] | None) -> tuple[str, ...] | None:
+    """The lexicons used for an article in `langs`: those languages plus FALLBACK."""
+    if langs is None:
+        return None
+    known = lexicons()
+    return tuple(sorted({*(lang for lang in langs if lang in known), *FALLBACK}))
+
+
+# --- scoring ----------------------------------------------------------------------------
+
+
+def dismiss_key(p: str) -> str:
+    """Case, punctuation and spacing removed; a line of signs only ("×") stays itself."""
+    key = " ".join(re.sub(r"[^\w\s-]", " ", p.casefold()).replace("-", " ").split())
+    return key or p.strip()
 
 
 @dataclass(frozen=True)
@@ -390,109 +496,222 @@ class Score:
     rule: str | None
     opener: bool
     dismiss: bool
-    # a call-to-action, imperative verb or price somewhere in the paragraph: without one, none of
+    # an appeal phrase, imperative verb or price somewhere in the paragraph: without one, none of
     # its sentences longer than a dismiss line can be an appeal (the patterns are not anchored)
     signal: bool = field(default=True, compare=False, repr=False)
-    reported: bool = field(default=False, compare=False, repr=False)  # REPORTED matches (reported speech)
+    reported: bool = field(default=False, compare=False, repr=False)  # reported speech in it
+    fired: tuple[str, ...] = field(default=(), compare=False, repr=False)  # ids of the rules that matched
+
+    @property
+    def button(self) -> bool:
+        return bool(self.rule and self.rule.startswith("appeal:button"))
 
 
-def _dismiss_key(p: str) -> str:
-    return " ".join(re.sub(r"[^\w\s-]", " ", p.casefold()).replace("-", " ").split())
+_QUOTES = re.compile('["“”«»„「」『』]')
 
 
-_DISMISS_KEYS = {_dismiss_key(d) for d in _DISMISS}
-# generic "close" buttons drop themselves but do not pull in the paragraphs before them
-_CLOSE_KEYS = {_dismiss_key(d) for d in ("close", "dismiss", "schließen", "fermer", "cerrar", "закрыть")}
+@lru_cache(maxsize=4096)
+def _tokens(s: str) -> tuple[str, frozenset[str], frozenset[str], bool]:
+    """(lower-case text, its words, their keys, whether it holds CJK characters)."""
+    low = s.lower()
+    words = frozenset(_WORD.findall(low))
+    return low, words, frozenset({w[:KEY_LEN] for w in words}), _CJK.search(s) is not None
 
 
-@lru_cache(maxsize=8192)
-def score(p: str) -> Score:
-    """Score one paragraph; `rule` names the strongest signal when the score reaches THRESHOLD."""
+@lru_cache(maxsize=16384)
+def _score(s: str, m: Matcher) -> Score:
+    if len(s) <= 40:
+        rid = m.dismiss.get(dismiss_key(s))
+        if rid is not None:
+            return Score(THRESHOLD, rid, False, True, True, False, (rid,))
+    low, words, base_keys, has_cjk = _tokens(s)
+    keys = m.keys(words, base_keys)
+    cjk_text = m.has_cjk and has_cjk
+    opener_id = None
+    if (
+        len(s) <= 100
+        and m.opener is not None
+        and (not keys.isdisjoint(m.opener_keys) or (m.opener_cjk and has_cjk))
+    ):
+        hit = m.opener.match(low)
+        if hit is not None:
+            opener_id = m.opener_ids[hit.lastindex - 1] if hit.lastindex else m.opener_ids[0]
+    rules = m.fired(s, low, keys, cjk_text)
+    asks = [r for r in rules if r.family in ASK_WEIGHTS]
+    ask = min(asks, key=lambda r: (-r.weight, r.id)) if asks else None  # the strongest; ties by id
+    imp = next((r for r in rules if r.family == "imperative"), None)
+    reported = any(r.family == "reported" for r in rules)
+    money_id = m.money_rule(s, low, keys)
+    money = money_id is not None
+    found = m.words.find(s, low, words, keys, cjk_text)
+    reader, we, topic = found.get("reader"), found.get("we"), found.get("topic")
+    total = (ask.weight if ask else 0) + (2 if we else 1) * (imp is not None) + (2 if we else 0) * money
+    total += (reader is not None) + (we is not None) + (topic is not None)
+    if reported:
+        total -= 2
+        if _QUOTES.search(s):  # quoted speech with a reporting verb: someone else's appeal, reported
+            total = min(total, ADJACENT - 1)
+    if len(s) > 600:  # appeals are short; long paragraphs that mention "subscribe" are content
+        total -= 1 if len(s) <= 1000 else 2
+    if opener_id and total < WEAK:
+        total = WEAK  # "Dear readers," alone only joins an adjacent appeal
+    fired = tuple(
+        r.id for r in rules if r.family != "reported"
+    ) + tuple(x for x in (reader, we, topic) if x)  # fmt: skip
+    if money_id:
+        fired += (money_id,)
+    signal = ask is not None or imp is not None or money
+    strong = ask or imp
+    n_words = 0 if strong is None else max(len(s.split()), len(_CJK.findall(s)) // 2 if has_cjk else 0)
+    if strong is not None and (
+        (n_words <= 4 and not reported) or (n_words <= 6 and ask is not None and total >= THRESHOLD - 1)
+    ):
+        rule = f"appeal:button:{strong.id.removeprefix('appeal:')}"
+        return Score(max(total, THRESHOLD), rule, bool(opener_id), False, True, reported, fired)
+    rule = None
+    if total >= THRESHOLD:
+        if ask is not None:
+            rule = ask.id
+        elif money_id:
+            rule = money_id
+        elif imp is not None:
+            rule = imp.id
+        else:
+            rule = reader or we or topic or "appeal:score"
+    elif opener_id:
+        rule = opener_id
+    return Score(total, rule, bool(opener_id), False, signal, reported, fired)
+
+
+def score(p: str, langs: tuple[str, ...] | None = None) -> Score:
+    """Score one paragraph with the lexicons of `langs`; None: FALLBACK plus the languages whose
+    appeal phrases start with one of its words (a text of unknown language: a button label, a
+    box in the structure layer). `rule` names the rule that decided when the score reaches
+    THRESHOLD (its id says family and language)."""
     s = p.strip()
     if not s:
         return Score(0, None, False, False)
-    if len(s) <= 40 and _dismiss_key(s) in _DISMISS_KEYS:
-        return Score(THRESHOLD, "appeal:dismiss", False, True, True, _reported(s))
-    opener = len(s) <= 100 and bool(OPENER.search(s))
-    low = s.lower()
-    words = set(_WORD.findall(low))
-    cta = _cta(s, low, words)
-    imp_candidates = _imperative_candidates(words, low)
-    imp_root = bool(imp_candidates)
-    imp = imp_root and _imperative(s, imp_candidates)
-    money = _DIGIT.search(s) is not None and any(r in low for r in _MONEY_ROOTS) and MONEY_PERIOD.search(s) is not None
-    # a sentence of this paragraph can only reach THRESHOLD with one of these (or as a dismiss line)
-    strong_signal = cta or imp_root or money
-    # an appeal asks for the publisher itself: imperatives and prices weigh more next to we/our/us
-    own = _first_plural(s, words, low)
-    total = 3 * cta + (2 if own else 1) * imp + (2 if own else 0) * money
-    total += _second_person(words, low) + own + _topic(words, low)
-    reported = _reported(s, words, low)
-    if reported:
-        total -= 2
-    if len(s) > 600:  # appeals are short; long paragraphs that mention "subscribe" are content
-        total -= 1 if len(s) <= 1000 else 2
-    if opener and total < WEAK:
-        total = WEAK  # "Dear readers," alone only joins an adjacent appeal
-    words = len(s.split())
-    if (words <= 4 and (cta or imp)) or (words <= 6 and cta and total >= THRESHOLD - 1):
-        return Score(max(total, THRESHOLD), "appeal:button", opener, False, strong_signal, reported)
-    rule = None
-    if total >= THRESHOLD:
-        rule = "appeal:money-per-period" if money else "appeal:call-to-action" if cta else "appeal:second-person"
-    return Score(total, rule, opener, False, strong_signal, reported)
+    if langs is None:
+        langs = _guess_languages(s)
+    return _score(s, matcher(langs))
 
 
-def is_appeal(paragraph: str) -> str | None:
-    """Rule name if this paragraph on its own looks like an appeal, else None."""
-    sc = score(paragraph)
+@lru_cache(maxsize=4096)
+def _guess_languages(s: str) -> tuple[str, ...]:
+    _, words, keys, cjk_text = _tokens(s)
+    found = matcher(None).ask_languages(words, keys)
+    if cjk_text:
+        found |= {lang for lang, lex in lexicons().items() if lex.cjk}
+    return languages_for(found) or FALLBACK
+
+
+def is_button(label: str) -> bool:
+    """A short label that is an appeal by itself ("Donate", "Jetzt abonnieren", "Wesprzyj"),
+    in any lexicon language. Labels without a word any phrase is indexed under are rejected
+    before any pattern runs (menus hold hundreds of links)."""
+    label = " ".join(label.split())
+    if not (0 < len(label) <= 40):
+        return False
+    m = matcher(None)
+    _, words, keys, cjk_text = _tokens(label)
+    if not m.ask_languages(words, keys) and not cjk_text:
+        return False
+    return score(label).button
+
+
+FOREIGN_MAX = 300  # characters: appeal boxes are short paragraphs
+FOREIGN = True  # also score a paragraph in its own language (see _paragraph_score); False for the ablation
+
+
+def _paragraph_score(p: str, langs: tuple[str, ...] | None) -> Score:
+    """score(p, langs); when an appeal phrase of another lexicon language is in the paragraph and
+    the detector says the paragraph is in that language, the paragraph is scored in it instead
+    (an English page with a German appeal box). Only such paragraphs pay for the detector."""
+    sc = score(p, langs)
+    s = p.strip()
+    if langs is None or not FOREIGN or sc.score >= THRESHOLD or not s or len(s) > FOREIGN_MAX:
+        return sc
+    m = matcher(None)
+    low, words, keys, cjk_text = _tokens(s)
+    # cheap test first: which other languages have an appeal phrase starting with one of its words?
+    others = m.ask_languages(words, keys) - set(langs)
+    if cjk_text:
+        others |= {lang for lang, lex in lexicons().items() if lex.cjk and lang not in langs}
+    if not others:
+        return sc
+    fm = matcher(tuple(sorted(others)))
+    foreign = {r.lang for r in fm.fired(s, low, fm.keys(words, keys), cjk_text) if r.weight > 0}
+    if not foreign:
+        return sc
+    from .language import detect_languages
+
+    own = [lang for lang in detect_languages(s) if lang in foreign]
+    if not own:
+        return sc
+    other = score(p, languages_for(own))
+    return other if other.score > sc.score else sc
+
+
+def is_appeal(paragraph: str, langs: tuple[str, ...] | None = None) -> str | None:
+    """Rule id if this paragraph on its own looks like an appeal, else None."""
+    sc = score(paragraph, langs)
     if sc.score >= THRESHOLD:
         return sc.rule or "appeal:score"
     return None
 
 
-_SENT_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“«„A-ZÀ-ÖØ-ÞА-ЯЁ¿¡])")
+# sentence ends: Latin/Cyrillic before a capital or quote, Arabic before a letter, CJK at once
+_SENT_END = re.compile(
+    r"(?<=[.!?…])\s+(?=[\"“«„A-ZÀ-ÖØ-ÞĀ-ſА-ЯЁЄІЇҐ¿¡\u0600-\u06ff])|(?<=[。！？])(?=\S)|(?<=[؟])\s+"
+)
 
 
-_QUOTES = re.compile('["“”«»„]')
-
-
-def _trailing_appeal(p: str) -> int | None:
-    """Index where a trailing appeal sentence starts inside an otherwise news paragraph."""
-    sc = score(p)
+def _trailing_appeal(p: str, langs: tuple[str, ...] | None) -> tuple[int, str] | None:
+    """(index, rule) where a trailing appeal sentence starts inside an otherwise news paragraph."""
+    sc = score(p, langs)
     if _QUOTES.search(p) or sc.reported:  # quoted speech: "help us win" is news
         return None
     cuts = [m.end() for m in _SENT_END.finditer(p)]
-    signal = sc.signal
-    for cut in cuts[-2:]:
+    found = None
+    for cut in reversed(cuts[-2:]):  # the last sentence, then the last two
         head, tail = p[:cut], p[cut:]
-        if not signal and len(tail.strip()) > 40:
+        if (not sc.signal and len(tail.strip()) > 40) or len(head.strip()) < 40:
             continue
-        if len(head.strip()) >= 40 and is_appeal(tail) and not is_appeal(head):
-            return cut
-    return None
+        if found is None:
+            rule = is_appeal(tail, langs)
+            if rule and not is_appeal(head, langs):
+                found = (cut, rule)
+        elif is_appeal(p[cut : found[0]], langs) and not is_appeal(head, langs):  # one more appeal sentence
+            found = (cut, found[1])
+    return found
 
 
-def find_appeals(paras: list[str]) -> tuple[dict[int, str], dict[int, int]]:
+def find_appeals(
+    paras: list[str], langs: tuple[str, ...] | None = None
+) -> tuple[dict[int, str], dict[int, tuple[int, str]]]:
     """Decide which paragraphs are appeals.
 
-    Returns ({index: rule} of whole paragraphs to drop, {index: cut} of paragraphs to truncate).
+    Returns ({index: rule} of whole paragraphs to drop, {index: (cut, rule)} of paragraphs to truncate).
     """
-    scores = [score(p) for p in paras]
+    scores = [_paragraph_score(p, langs) for p in paras]
     drop: dict[int, str] = {}
     n = len(paras)
 
     def strong(i: int) -> bool:
         return scores[i].score >= THRESHOLD
 
+    def block_rule(k: int, why: str | None) -> str:
+        return scores[k].rule if strong(k) and scores[k].rule else f"appeal:block:{why}"
+
     # 1. opener ... dismiss blocks; or opener followed by a run of appeal-ish paragraphs
     for i, sc in enumerate(scores):
         if not sc.opener or i in drop:
             continue
+        why = (sc.rule or "opener")[7:]
         end = next((j for j in range(i + 1, min(n, i + MAX_BLOCK)) if scores[j].dismiss), None)
         if end is not None and any(strong(k) for k in range(i, end)):
             for k in range(i, end + 1):
-                drop.setdefault(k, "appeal:block")
+                drop.setdefault(k, block_rule(k, why))
             continue
         # no dismiss line (it was a button the extractor dropped): the block runs to its last
         # strong appeal paragraph nearby, then over the appeal-ish paragraphs right after it
@@ -507,31 +726,32 @@ def find_appeals(paras: list[str]) -> tuple[dict[int, str], dict[int, int]]:
         while last + 1 < n and scores[last + 1].score >= 1 and not scores[last + 1].opener:
             last += 1
         for k in range(i, last + 1):
-            drop.setdefault(k, "appeal:block")
+            drop.setdefault(k, block_rule(k, why))
     # 2. dismiss lines take the appeal-ish run right before them
     for i, sc in enumerate(scores):
         if not sc.dismiss or i in drop:
             continue
         j = i
         while (
-            _dismiss_key(paras[i]) not in _CLOSE_KEYS
+            dismiss_key(paras[i]) not in matcher(langs).close
             and j > 0
             and scores[j - 1].score >= 1
+            and not scores[j - 1].reported
             and len(paras[j - 1]) <= 800
             and (i - j) < MAX_BLOCK
         ):
             j -= 1
         if any(strong(k) for k in range(j, i)):
             for k in range(j, i):
-                drop.setdefault(k, "appeal:block")
+                drop.setdefault(k, block_rule(k, (sc.rule or "dismiss")[7:]))
         drop[i] = sc.rule or "appeal:dismiss"
     # 3. strong paragraphs, spreading to adjacent weak ones; a news paragraph that merely ends
     # in an appeal sentence only loses that sentence
-    cuts: dict[int, int] = {}
+    cuts: dict[int, tuple[int, str]] = {}
     for i, sc in enumerate(scores):
         if strong(i) and i not in drop:
-            cut = _trailing_appeal(paras[i])
-            if cut is not None and score(paras[i][:cut]).score <= 0:
+            cut = _trailing_appeal(paras[i], langs)
+            if cut is not None and score(paras[i][: cut[0]], langs).score <= 0:
                 cuts[i] = cut
             else:
                 drop[i] = sc.rule or "appeal:score"
@@ -540,28 +760,54 @@ def find_appeals(paras: list[str]) -> tuple[dict[int, str], dict[int, int]]:
         changed = False
         for i in list(drop):
             for k in (i - 1, i + 1):
-                if 0 <= k < n and k not in drop and k not in cuts and scores[k].score >= ADJACENT:
-                    drop[k] = "appeal:adjacent"
+                if (
+                    0 <= k < n
+                    and k not in drop
+                    and k not in cuts
+                    and scores[k].score >= ADJACENT
+                    and not scores[k].reported
+                ):
+                    drop[k] = f"appeal:adjacent:{(scores[k].fired or ('score',))[0].removeprefix('appeal:')}"
                     changed = True
     for i, p in enumerate(paras):
         if i not in drop and i not in cuts and scores[i].score >= 1:
-            cut = _trailing_appeal(p)
+            cut = _trailing_appeal(p, langs)
             if cut is not None:
                 cuts[i] = cut
     return drop, cuts
 
 
-def strip_paragraphs(paras: list[str]) -> tuple[list[str], list[Removal]]:
-    """Apply the text layer to a list of paragraphs."""
-    drop, cuts = find_appeals(paras)
+def article_languages(paras: Sequence[str], declared: str | None = None) -> tuple[str, ...]:
+    """The lexicons for an article: its declared language (`<html lang>`, primary subtag) if it
+    has a lexicon, else the language detected from the text; plus FALLBACK."""
+    from .language import detect_languages
+
+    primary = (declared or "").strip().lower().replace("_", "-").split("-")[0]
+    if primary == "nb" or primary == "nn":
+        primary = "no"
+    if primary in lexicons():
+        return languages_for([primary]) or FALLBACK
+    return languages_for(detect_languages("\n".join(paras))) or FALLBACK
+
+
+def strip_paragraphs(
+    paras: list[str], languages: Sequence[str] | None = None, declared: str | None = None
+) -> tuple[list[str], list[Removal]]:
+    """Apply the text layer to a list of paragraphs.
+
+    `languages`: the lexicons to use (plus FALLBACK); by default the article's language
+    (`declared`, else detected from the paragraphs)."""
+    langs = languages_for(languages) if languages is not None else article_languages(paras, declared)
+    drop, cuts = find_appeals(paras, langs)
     kept: list[str] = []
     removed: list[Removal] = []
     for i, p in enumerate(paras):
         if i in drop:
             removed.append(Removal(clip(p), drop[i], "text"))
         elif i in cuts:
-            kept.append(p[: cuts[i]].rstrip())
-            removed.append(Removal(clip(p[cuts[i] :]), "appeal:trailing-sentence", "text"))
+            cut, rule = cuts[i]
+            kept.append(p[:cut].rstrip())
+            removed.append(Removal(clip(p[cut:]), f"appeal:trailing-sentence:{rule.removeprefix('appeal:')}", "text"))
         else:
             kept.append(p)
     return kept, removed

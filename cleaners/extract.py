@@ -210,7 +210,7 @@ def _extract(
             # the headline is metadata (Article.title), not body text
             art.removed.append(Removal(clip(paragraphs.pop(i)), "structure:headline", "structure"))
             break
-    kept, text_removed = strip_paragraphs(paragraphs)
+    kept, text_removed = strip_paragraphs(paragraphs, declared=art.language)  # the lexicons of its language
     art.removed.extend(text_removed)
     return Draft(art, paragraphs, kept)
 

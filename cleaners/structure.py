@@ -19,20 +19,16 @@ from lxml.html import HtmlElement
 
 from newsconfig.sources import CleaningRules, compile_cleaning
 
-from .appeals import WEAK, is_appeal, score
+from . import signals
+from .appeals import WEAK, is_button, score
 from .article import Removal, clip
+from .lexicons import attribute_tokens
 from .page import HEADING_TAGS, Page, readable_text, visible_len
 
-# A short container with one of these tokens is an appeal whatever its text says.
-STRONG_TOKENS = frozenset(
-    """donate donation donations donor donors membership paywall paygate regwall subscribe
-    subscription subscriptions newsletter newsletters signup support-us supportus become-member
-    fundraising fundraiser spenden spende abonnement abonnieren""".split()
-)
-# Generic tokens: the container's text must also carry an appeal signal.
-WEAK_TOKENS = frozenset(
-    "contribute contribution contributions subscriber join-us promo cta modal reminder appeal abo".split()
-)
+# Class/id tokens of appeal containers, from the lexicons (cleaners/lexicons/*.yaml, `tokens`):
+# a short container with a strong token is an appeal whatever its text says; with a weak one its
+# text must also carry an appeal signal.
+STRONG_TOKENS, WEAK_TOKENS = attribute_tokens()
 APPEAL_TOKENS = STRONG_TOKENS | WEAK_TOKENS
 _ATTRS = ("class", "id", "role", "aria-label", "aria-labelledby", "data-component", "data-testid", "data-module")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -62,11 +58,19 @@ def _matching_token(el: HtmlElement) -> str | None:
     return None
 
 
-# substring prefilter for attribute values (lower-cased); the token match decides
-_ATTR_HINTS = re.compile(
-    "donat|donor|member|paywall|paygate|regwall|subscri|newsletter|sign|support|fundrais|spende|abo|contribut"
-    "|join|promo|cta|modal|remind|appeal"
-)
+
+
+def _attribute_hints(tokens: frozenset[str]) -> re.Pattern[str]:
+    """A substring prefilter for attribute values (lower-cased): the first four letters of each token's first
+    part, minus those that contain another; the token match decides."""
+    roots = {t.split("-")[0][:4] for t in tokens}
+    roots = {r for r in roots if not any(o != r and o in r for o in roots)}
+    return re.compile("|".join(sorted(map(re.escape, roots))))
+
+
+_ATTR_HINTS = _attribute_hints(APPEAL_TOKENS)
+
+
 def _text_len(el: HtmlElement) -> int:
     return visible_len(el)
 
@@ -100,22 +104,9 @@ def _reads_like_appeal(text: str, strong: bool) -> bool:
     return len(text) < 3000 and _appeal_share(text) >= 0.3
 
 
-# cheap prefilter for button/link labels: every call-to-action label contains one of these roots
-_BUTTON_HINT = re.compile(
-    r"subscri|donat|sign|join|support|member|newsletter|give|contribut|chip|spend|abonn|unterst|soutien|soutenez"
-    r"|\bdon\b|inscri|suscr|apoy|hazte|únete|dona\b|подпис|поддерж|пожертв|станьте",
-    re.IGNORECASE,
-)
-
-
 @lru_cache(maxsize=4096)  # menus repeat from page to page
 def _button_label(label: str) -> bool:
-    label = " ".join(label.split())
-    if not (0 < len(label) <= 40):
-        return False
-    if not _BUTTON_HINT.search(label):
-        return False
-    return is_appeal(label) == "appeal:button"
+    return is_button(label)  # every lexicon language; gated on the lexicons' words
 
 
 def _control_label(el: HtmlElement) -> str:
@@ -215,6 +206,12 @@ class Pruner:
             if text is not None and len(text) < 1200:
                 self._drop(target, "structure:email-form", text)
 
+    def by_signals(self) -> None:
+        """Language-independent signals (cleaners/signals.py): boxes leading to appeal endpoints."""
+        for el, rule in signals.candidates(self.page.controls, _text_len, _protected):
+            if el.getparent() is not None and self.page.live(el) and (text := self._guarded(el)) is not None:
+                self._drop(el, rule, text)
+
     def by_rules(self, rules: CleaningRules) -> None:
         """Per-source rules are trusted configuration: no share guard, but still recorded."""
         for rule in rules.selectors:
@@ -239,4 +236,5 @@ def prune(tree: HtmlElement | Page, rules: Mapping[str, Iterable[str]] | Cleanin
     p.by_tokens()
     p.by_heading_cta()
     p.by_email_form()
+    p.by_signals()
     return p

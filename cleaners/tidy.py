@@ -1,28 +1,42 @@
 """Non-appeal leftovers of extraction: page-interface lines.
 
-Generic interface strings ("Read more: …", "Share this article", "Tags", "You may also like") that
-the extractor kept as paragraphs. Recorded as structure-layer removals. (In-page duplicate removal
+Generic interface strings ("Read more: …", "Share this article", "Tags", "You may also like",
+"Lesen Sie auch: …") that the extractor kept as paragraphs, in every lexicon language (the
+words are data: `ui_lines` and `teasers` in cleaners/lexicons/). Recorded as structure-layer
+removals. (In-page duplicate removal
 was measured too and cost recall on WCXB, so it is not done.)
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
+from .appeals import phrase_rx
 from .article import Removal, clip
+from .lexicons import lexicons
 
-# whole line is an interface element, or starts with a teaser prefix
+
+def _alternation(phrases: Iterable[str]) -> str:
+    """Lexicon phrases (lexicons/README.md syntax; a final "..." is a name of up to 30
+    characters: "more from ...") as one regex alternation."""
+    out = set()
+    for p in phrases:
+        tail = p.endswith(" ...")
+        rx = phrase_rx(p[:-4] if tail else p)
+        out.add(rx + (r"\s+[\w.'’ ]{1,30}?" if tail else ""))
+    return "|".join(sorted(out, key=len, reverse=True))
+
+
+# whole line is an interface element, or starts with a teaser prefix; the words come from the
+# lexicons (cleaners/lexicons/*.yaml: ui_lines, teasers), every language at once
+_LEXICONS = lexicons().values()
 UI_LINE = re.compile(
-    r"^(?:tags?|share|share this(?: article| story| post)?|comments?|advertisement|advertising|anzeige|publicité"
-    r"|publicidad|реклама|related(?: articles| stories| posts)?|you may also like|you might also like"
-    r"|more from [\w ]{1,30}|don'?t miss|most read|most popular|trending now|top stories|recommended"
-    r"|print(?: article)?|order reprints|skip to (?:main )?content|back to top|continue reading|read more"
-    r"|weiterlesen|mehr zum thema|lire aussi|à lire aussi|leer más|lee también|читайте также)[\s:.!…]*$",
+    rf"^(?:{_alternation(p for lex in _LEXICONS for p in lex.ui_lines)})[\s:.!…]*$",
     re.IGNORECASE,
 )
 TEASER = re.compile(
-    r"^(?:read more|see more|also read|read also|also on [\w.]+|related|more|recommended|watch|listen"
-    r"|lire aussi|à lire aussi|lee también|leer más|mehr dazu|lesen sie auch|читайте также)\s*[:|»>–-]\s*\S",
+    rf"^(?:{_alternation(p for lex in _LEXICONS for p in lex.teasers)})\s*[:|»>–-]\s*\S",
     re.IGNORECASE,
 )
 SHARE_ASK = re.compile(r"^(?:like this (?:story|article)\?|share (?:this|it) with)", re.IGNORECASE)

@@ -126,7 +126,7 @@ def test_trailing_call_to_action_sentence_cut() -> None:
     p = NEWS[0] + " Sign up for our newsletter to get more stories like this in your inbox."
     out, removed = strip_text("\n".join([p, *NEWS[1:]]))
     assert out.splitlines()[0] == NEWS[0]
-    assert removed[0].rule == "appeal:trailing-sentence"
+    assert removed[0].rule == "appeal:trailing-sentence:newsletter:en:newsletter-signup"  # which rule, which language
 
 
 def test_strip_text_safeguard_keeps_text_and_says_so() -> None:
