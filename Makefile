@@ -1,4 +1,5 @@
-# news-ingest: `make demo` runs the whole pipeline offline; `make test` runs every test.
+# news-ingest: `make demo` runs the whole pipeline offline; `make test` runs every test; `make airflow` runs a
+# local Airflow (UI, REST API, scheduler) until Ctrl-C.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,14 +9,19 @@ UV_VERSION := 0.13.9
 export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 export PIP_CACHE_DIR ?= $(CURDIR)/.cache/pip
 
-# Airflow's state (database, logs) stays inside the checkout, in an ignored folder.
+# Airflow's state (database, logs, generated secrets) stays inside the checkout, in an ignored folder
+# (`make demo` keeps its own, .state/demo/airflow).
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
 
-.PHONY: demo test lint install lock bench bench-dag bench-storage clean
+.PHONY: demo airflow test lint install lock bench bench-dag bench-storage clean
 
+# SERVE=1: keep the S3 endpoint, the demo site and an Airflow UI on the demo's run running until Ctrl-C.
 demo: $(VENV)/.installed
-	$(BIN)/python -m ingest.demo
+	$(BIN)/python -m ingest.demo $(if $(SERVE),--serve)
+
+airflow: $(VENV)/.installed
+	$(BIN)/python -m ingest.local_airflow
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .

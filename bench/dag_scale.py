@@ -46,7 +46,7 @@ import urllib.error
 import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -287,14 +287,8 @@ class RunResult:
 
 
 def api(cluster: AirflowCluster, method: str, path: str, body: dict | None = None, timeout: float = 30) -> dict:
-    request = urllib.request.Request(
-        cluster.api_url + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as resp:
-        return json.loads(resp.read() or b"null")
+    """A REST call as the cluster's `admin` user."""
+    return cluster.api(method, path, body, timeout=timeout)
 
 
 def sql(cluster: AirflowCluster, query: str, params: tuple = ()) -> list[dict]:
@@ -384,11 +378,11 @@ def run_once(
             cluster,
             "POST",
             f"/api/v2/dags/{DAG_ID}/dagRuns",
-            {"dag_run_id": run_id, "logical_date": f"{args.day + timedelta(days=1)}T00:00:00Z"},
+            {"dag_run_id": run_id, "logical_date": f"{args.day}T00:00:00Z"},  # the run for dt=day
         )
-        if not str(triggered.get("data_interval_start", "")).startswith(args.day.isoformat()):
-            raise ClusterError(f"unexpected data interval: {triggered}")
-        log(f"  triggered {run_id} at {t0:%H:%M:%S} UTC (data interval {args.day} .. {args.day + timedelta(days=1)})")
+        if not str(triggered.get("logical_date", "")).startswith(args.day.isoformat()):
+            raise ClusterError(f"unexpected logical date: {triggered}")
+        log(f"  triggered {run_id} at {t0:%H:%M:%S} UTC (dt={args.day})")
         timeout = min(args.run_timeout, max(30.0, budget - (time.monotonic() - started) - 60))
         run = wait_for_run(cluster, run_id, timeout)
         observed = datetime.now(UTC)

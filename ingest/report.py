@@ -93,31 +93,169 @@ def _crawl_end_cell(s: dict) -> str:
     return html.escape(text)
 
 
-def to_html(report: dict) -> str:
+STATUS_TEXT = {"published": "published", "published_with_failures": "published, with failures", "failed": "failed"}
+STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;
+color:#1d232a}
+h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #d8dee4}
+h3{font-size:1rem;margin:1.2rem 0 .3rem} p.meta{color:#57606a;margin-top:0}
+table{border-collapse:collapse;margin:.4rem 0 1rem} th,td{padding:.3rem .7rem;border-bottom:1px solid #e4e8ec;
+text-align:left;vertical-align:top} th{background:#f4f6f8;font-weight:600} td.n,th.n{text-align:right;
+font-variant-numeric:tabular-nums} .status{padding:.1rem .5rem;border-radius:.7rem;font-size:.85rem;
+white-space:nowrap} .published{background:#dafbe1;color:#116329} .published_with_failures{background:#fff8c5;
+color:#7d4e00} .failed{background:#ffebe9;color:#a40e26} pre{background:#f6f8fa;padding:.6rem;white-space:pre-wrap;
+overflow-wrap:anywhere} code{font-size:.85rem} .none{color:#8c959f}
+"""
+
+
+def totals(report: dict) -> dict[str, int]:
+    """Sums over the sources: pages stored, articles published, pages rejected, fetches failed, spans removed."""
+    sources = report["sources"].values()
+    return {
+        "sources": len(report["sources"]),
+        "failed_sources": len(report["failed"]),
+        "pages_stored": sum(s.get("fetched") or 0 for s in sources),
+        "articles": sum(s.get("articles") or 0 for s in sources),
+        "rejected": sum(sum(s.get("rejected", {}).values()) for s in sources),
+        "failed_fetches": sum(s.get("failed_fetches", {}).get("total", 0) for s in sources),
+        "removed": sum(sum(s.get("removed_by_rule", {}).values()) for s in sources),
+    }
+
+
+def _n(value: int | float | None) -> str:
+    """A count as a person reads it (1,234), or an empty cell when the stage did not run."""
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if isinstance(value, int) or float(value).is_integer() else f"{value:,.1f}"
+
+
+def _counts_table(title: str, counts: dict[str, int], what: str) -> str:
+    """A two-column table, largest count first; "none" when empty."""
+    if not counts:
+        return f"<h3>{html.escape(title)}</h3><p class=none>none</p>"
     rows = "".join(
-        f"<tr><td>{html.escape(n)}</td><td>{s['status']}</td><td>{s['articles'] if s['articles'] is not None else ''}"
-        f"</td><td>{_fetches_cell(s.get('failed_fetches', {}))}</td><td>{_crawl_end_cell(s)}"
-        f"</td><td>{html.escape(json.dumps(s['rejected']))}</td><td>{html.escape(json.dumps(s['removed_by_rule']))}"
-        f"</td><td>{html.escape(s['error'] or '')}</td></tr>"
+        f"<tr><td><code>{html.escape(k)}</code></td><td class=n>{_n(v)}</td></tr>"
+        for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return f"<h3>{html.escape(title)}</h3><table><tr><th>{what}</th><th class=n>count</th></tr>{rows}</table>"
+
+
+def _status(status: str) -> str:
+    return f"<span class='status {status}'>{STATUS_TEXT.get(status, html.escape(status))}</span>"
+
+
+def _source_section(name: str, s: dict) -> str:
+    fetches = s.get("failed_fetches", {})
+    parts = [f"<h2 id='{html.escape(name)}'>{html.escape(name)} {_status(s['status'])}</h2>"]
+    if s.get("error"):
+        parts.append(f"<h3>Error (stage {html.escape(s.get('failed_stage') or '?')})</h3>"
+                     f"<pre>{html.escape(s['error'])}</pre>")  # fmt: skip
+    elapsed, budget = s.get("elapsed_seconds"), s.get("time_budget_seconds")
+    took = f"{_n(elapsed)} s" + (f" of {_n(budget)} s" if budget else "") if elapsed else ""
+    crawl = [
+        ("pages stored", _n(s.get("fetched"))),
+        ("articles published", _n(s.get("articles"))),
+        ("crawl ended", _crawl_end_cell(s) or "did not return"),
+        ("crawl time", took),
+    ]
+    parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in crawl) + "</table>")
+    parts.append(_counts_table("Rejected pages, by reason", s.get("rejected", {}), "reason"))
+    parts.append(_counts_table("Failed fetches of article pages, by reason", fetches.get("articles", {}), "reason"))
+    parts.append(_counts_table("Failed fetches of feeds and sitemaps, by reason", fetches.get("documents", {}),
+                               "reason"))  # fmt: skip
+    parts.append(_counts_table("Removed spans, by rule", s.get("removed_by_rule", {}), "rule"))
+    if s.get("keys"):
+        keys = "".join(f"<li><code>{html.escape(k)}</code></li>" for k in s["keys"])
+        parts.append(f"<h3>Published</h3><ul>{keys}</ul>")
+    return "".join(parts)
+
+
+def to_html(report: dict) -> str:
+    """The report as a page a person reads: totals, one row per source, then each source in detail."""
+    t = totals(report)
+    rows = "".join(
+        f"<tr><td><a href='#{html.escape(n)}'>{html.escape(n)}</a></td><td>{_status(s['status'])}</td>"
+        f"<td class=n>{_n(s.get('fetched'))}</td><td class=n>{_n(s.get('articles'))}</td>"
+        f"<td class=n>{_n(sum(s.get('rejected', {}).values()))}</td>"
+        f"<td>{_fetches_cell(s.get('failed_fetches', {}))}</td><td>{_crawl_end_cell(s)}</td>"
+        f"<td class=n>{_n(sum(s.get('removed_by_rule', {}).values()))}</td></tr>"
         for n, s in report["sources"].items()
     )
     incomplete = ", ".join(report.get("published_with_failures", [])) or "none"
+    title = f"news_daily, dt={report['dt']}"
     return (
-        "<!doctype html><meta charset=utf-8><title>news_daily " + report["dt"] + "</title>"
-        f"<h1>news_daily, dt={report['dt']}</h1><p>run {html.escape(report['run_id'])}; "
-        f"failed: {html.escape(', '.join(report['failed']) or 'none')}; "
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(title)}</title><style>{STYLE}</style>"
+        f"<h1>{html.escape(title)}</h1><p class=meta>run <code>{html.escape(report['run_id'])}</code> · "
+        f"{_n(t['articles'])} articles published from {_n(t['pages_stored'])} pages stored, "
+        f"{_n(t['sources'])} sources · failed: {html.escape(', '.join(report['failed']) or 'none')} · "
         f"published with failures: {html.escape(incomplete)}</p>"
-        "<table border=1><tr><th>source<th>status<th>articles<th>failed fetches<th>crawl end<th>rejected"
-        f"<th>removed by rule<th>error</tr>{rows}</table>"
+        "<table><tr><th>source</th><th>status</th><th class=n>pages stored</th><th class=n>articles</th>"
+        "<th class=n>rejected</th><th>failed fetches</th><th>crawl end</th><th class=n>removed spans</th></tr>"
+        f"{rows}</table>"
+        + _counts_table("Rejected pages, all sources", report.get("rejected_by_reason", {}), "reason")
+        + _counts_table("Removed spans, all sources", report.get("removed_by_rule", {}), "rule")
+        + "".join(_source_section(n, s) for n, s in report["sources"].items())
+        + "</html>"
     )
+
+
+def text_table(
+    headers: list[str], rows: list[list[object]], numeric: set[int] = frozenset(), indent: str = "   "
+) -> str:
+    """Rows under labelled columns, the `numeric` ones right-aligned: what a person reads in a terminal or log."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i in numeric and n else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for n, r in enumerate(cells)
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(indent + line.rstrip() for line in lines)
+
+
+def to_text(report: dict) -> str:
+    """The report as a plain-text table, for a task log or a terminal."""
+    headers = ["source", "status", "pages stored", "articles", "rejected", "failed fetches", "crawl end"]
+    rows = [
+        [n, STATUS_TEXT.get(s["status"], s["status"]), _n(s.get("fetched")), _n(s.get("articles")),
+         _n(sum(s.get("rejected", {}).values())), html.unescape(_fetches_cell(s.get("failed_fetches", {}))),
+         html.unescape(_crawl_end_cell(s))]
+        for n, s in report["sources"].items()
+    ]  # fmt: skip
+    t, failed = totals(report), ", ".join(report["failed"]) or "none"
+    lines = [
+        f"news_daily dt={report['dt']} run {report['run_id']}: {t['articles']:,} articles from "
+        f"{t['pages_stored']:,} pages stored; failed sources: {failed}",
+        text_table(headers, rows, {2, 3, 4}, indent=""),
+    ]
+    lines += [
+        f"{n}: {s.get('failed_stage')} failed: {s['error'].splitlines()[0][:300]}"
+        for n, s in report["sources"].items()
+        if s.get("error")
+    ]
+    return "\n".join(lines)
+
+
+def locations(report: dict, expires: int = 7 * 24 * 3600) -> list[str]:
+    """Where the report is: its S3 URIs and a link a browser opens (presigned, valid `expires` seconds)."""
+    s3, bucket = s3io.client(), config.bucket()
+    html_key = next(k for k in report["report_keys"] if k.endswith(".html"))
+    link = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": html_key}, ExpiresIn=expires)
+    return [
+        "report: " + ", ".join(f"s3://{bucket}/{k}" for k in report["report_keys"]),
+        f"report in a browser (link valid {expires // 3600} h): {link}",
+    ]
 
 
 def write(report: dict) -> list[str]:
     """Write report.json and report.html for the day (a rerun of the day replaces them)."""
     s3, bucket = s3io.client(), config.bucket()
     prefix = f"reports/dt={report['dt']}/"
+    document = {**report, "totals": totals(report)}
     s3io.put_bytes(
-        s3, bucket, prefix + "report.json", json.dumps(report, indent=2, sort_keys=True).encode(), "application/json"
+        s3, bucket, prefix + "report.json", json.dumps(document, indent=2, sort_keys=True).encode(), "application/json"
     )
     s3io.put_bytes(s3, bucket, prefix + "report.html", to_html(report).encode(), "text/html; charset=utf-8")
     return [prefix + "report.json", prefix + "report.html"]

@@ -11,6 +11,12 @@ writing the output (with the project settings: 2880 s of 3600). What it fetched 
 summary.json says `finish_reason: closespider_timeout` and counts the requests it did not get to as
 `unfinished`. The DAG's crawl task has an execution_timeout above the subprocess timeout.
 
+Visibility: the crawl's log is relayed line by line to this module's logger while it runs (so into the Airflow
+task log): its start, a progress line every NEWS_PROGRESS_SECONDS (spiders.progress: discovered, fetched,
+stored, failed by reason, queued, rate), warnings and errors, and its summary. Scrapy's start-up listings
+(versions, settings, enabled components) and its final stats dump are left out; after RELAY_LINES other
+lines only progress lines are relayed. The last STDERR_TAIL lines of the whole log end a CrawlError.
+
 Settings: `settings` go to Scrapy as `-s KEY=VALUE`; `NEWS_SCRAPY_SETTINGS`, a JSON object of Scrapy settings
 (e.g. `{"DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 1}`), adds defaults under them, for runs whose caller cannot
 pass settings (the DAG, tests of it). Both override the project settings and each source's politeness.
@@ -19,19 +25,33 @@ pass settings (the DAG, tests of it). Both override the project settings and eac
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import threading
+from collections import deque
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from newsconfig.env import crawl_timeout
 from newsconfig.env import scrapy_settings as env_settings
 
+log = logging.getLogger(__name__)
+
 STDERR_TAIL = 60  # lines of the crawler's log shown in an error
+RELAY_LINES = 1000  # lines relayed besides progress lines; a crawl of a hostile site must not flood the task log
+# Scrapy's start-up listings and its final stats dump: long, and in summary.json or the settings already
+QUIET_LOGGERS = frozenset({"scrapy.utils.log", "scrapy.crawler", "scrapy.middleware", "scrapy.addons",
+                           "scrapy.extensions.logstats", "scrapy.statscollectors"})  # fmt: skip
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[(?P<logger>[^\]]+)\] (?P<level>[A-Z]+): (?P<message>.*)$")
+_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR,
+           "CRITICAL": logging.CRITICAL}  # fmt: skip
 CLOSE_OVERHEAD = 10.0  # seconds at least for interpreter start-up (the budget starts at spider open) and output
 CLOSE_OVERHEAD_SHARE = 0.05  # … or this share of the timeout, whichever is longer
 
@@ -73,24 +93,35 @@ def run_crawl(
             all_settings["NEWS_LOCAL_DIR"] = str(local)
         for key, value in all_settings.items():
             cmd += ["-s", f"{key}={_setting(value)}"]
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
-        log_path = Path(tmp) / "crawl.log"
-        with open(log_path, "wb") as log:
-            try:
-                done = subprocess.run(
-                    cmd, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False
-                )
-            except subprocess.TimeoutExpired as e:
-                raise CrawlError(f"crawl of {source} timed out after {timeout} s{_tail(log_path)}") from e
+        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings", "PYTHONUNBUFFERED": "1"}
+        log.info("crawl of %s for [%s, %s) starting (stops fetching after %.0f s)", source, start, end, budget)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        relay = LogRelay(source)
+        reader = threading.Thread(target=relay.read, args=(proc.stdout,), name=f"crawl-log-{source}", daemon=True)
+        reader.start()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            proc.kill()
+            proc.wait()
+            reader.join(10)
+            raise CrawlError(f"crawl of {source} timed out after {timeout} s{relay.tail()}") from e
+        finally:
+            if proc.poll() is None:  # interrupted (the task was killed or timed out): never leave the crawl behind
+                proc.kill()
+                proc.wait()
+        reader.join(30)
         summary_path = local / "summary.json"
-        if done.returncode != 0 or not summary_path.exists():
+        if proc.returncode != 0 or not summary_path.exists():
             raise CrawlError(
-                f"crawl of {source} for {start}..{end} failed (exit {done.returncode}"
-                f"{', no summary.json' if not summary_path.exists() else ''}){_tail(log_path)}"
+                f"crawl of {source} for {start}..{end} failed (exit {proc.returncode}"
+                f"{', no summary.json' if not summary_path.exists() else ''}){relay.tail()}"
             )
         summary = json.loads(summary_path.read_text())
         if out.startswith("s3://") and summary.get("upload_error"):
-            raise CrawlError(f"upload to {out} failed: {summary['upload_error']}{_tail(log_path)}")
+            raise CrawlError(f"upload to {out} failed: {summary['upload_error']}{relay.tail()}")
         return summary
 
 
@@ -150,6 +181,43 @@ def _setting(value: Any) -> str:
     return str(value)
 
 
-def _tail(path: Path) -> str:
-    lines = path.read_text(errors="replace").splitlines()[-STDERR_TAIL:]
-    return ":\n" + "\n".join(lines) if lines else ""
+class LogRelay:
+    """Relays a crawl's output lines to `log` as they come (see the module docstring), keeping a tail."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: deque[str] = deque(maxlen=STDERR_TAIL)
+        self.relayed = self.withheld = 0
+        self.logger = "?"  # the logger of the current entry: continuation lines (tracebacks) follow it
+        self.level = logging.INFO
+
+    def read(self, stream: IO[bytes]) -> None:
+        self.feed(raw.decode("utf-8", "replace").rstrip("\r\n") for raw in stream)
+
+    def feed(self, lines: Iterable[str]) -> None:
+        from spiders.progress import PREFIX
+
+        for line in lines:
+            self.lines.append(line)
+            match = _LOG_LINE.match(line)
+            if match:
+                self.logger, self.level = match["logger"], _LEVELS.get(match["level"], logging.INFO)
+                text = f"[{self.logger}] {match['message']}"
+            else:
+                text = line
+            progress = PREFIX in line
+            if self.logger in QUIET_LOGGERS and self.level < logging.WARNING and not progress:
+                continue
+            if not progress and self.relayed >= RELAY_LINES:
+                self.withheld += 1
+                if self.withheld == 1:
+                    log.warning(
+                        "crawl %s: more than %d log lines; only progress lines follow", self.source, RELAY_LINES
+                    )
+                continue
+            if not progress:
+                self.relayed += 1
+            log.log(self.level, "crawl %s: %s", self.source, text)
+
+    def tail(self) -> str:
+        return ":\n" + "\n".join(self.lines) if self.lines else ""

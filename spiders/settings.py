@@ -9,6 +9,7 @@ from newsconfig.env import contact
 BOT_NAME = "news-ingest"
 SPIDER_MODULES = ["spiders.spiders"]
 NEWSPIDER_MODULE = "spiders.spiders"
+COMMANDS_MODULE = "spiders.commands"  # `scrapy crawl news` checks its arguments before starting
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 NEWS_CONTACT = contact()
@@ -28,7 +29,10 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 2
 # starts this many asyncio tasks for every response (default 100), which cost more than the item.
 CONCURRENT_ITEMS = 1
 COOKIES_ENABLED = False
+# No control endpoint in a crawl: Scrapy's telnet console and its remote-control HTTP server (on by default in
+# 2.19) both run code sent to them; the latter also writes a job file under ~/.local/state/scrapy.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 
 # Robustness: bounded time and size per response, retries with backoff that honour Retry-After.
 DOWNLOAD_TIMEOUT = 30
@@ -66,6 +70,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "spiders.extensions.TimerPurgeExtension": 50,
     "spiders.extensions.SummaryExtension": 100,
+    "spiders.progress.ProgressExtension": 200,
     "spiders.extensions.S3UploadExtension": 900,
 }
 
@@ -84,6 +89,7 @@ NEWS_DEDUP_INDEXES: list[str] = []  # earlier days' index.jsonl.gz files: their 
 # stays flat in the number of pages (a queued Request costs ~1.3 KiB). At least 1.
 NEWS_SCHEDULED_ARTICLES = 100
 NEWS_TIMER_PURGE_SECONDS = 1.0  # see spiders.extensions.TimerPurgeExtension (0: off)
+NEWS_PROGRESS_SECONDS = 15.0  # a progress line in the log this often (spiders.progress; 0: off)
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

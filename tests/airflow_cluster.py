@@ -204,6 +204,8 @@ class AirflowCluster:
         self.api_port = free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.services: dict[str, Service] = {}
+        self.password = secrets.token_urlsafe(12)  # of the user `admin` (SimpleAuthManager with real users)
+        self._token: str | None = None
         self.env = self._environment(dict(env or {}))
 
     # -- configuration -------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ class AirflowCluster:
     @property
     def sql_alchemy_conn(self) -> str:
         if not self.server_url:
-            return f"sqlite:///{self.state_dir / 'airflow.db'}"
+            return f"sqlite:///{self.state_dir / 'airflow.db'}?timeout=60"  # as airflow.cfg: writers wait for the lock
         from sqlalchemy.engine import make_url
 
         return make_url(self.server_url).set(database=self.db_name).render_as_string(hide_password=False)
@@ -243,6 +245,9 @@ class AirflowCluster:
             # one secret for all: the scheduler signs task tokens, the API server validates them
             "AIRFLOW__API_AUTH__JWT_SECRET": secret,
             "AIRFLOW__API__SECRET_KEY": secret,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.state_dir / "passwords.json"),
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         }
@@ -279,6 +284,7 @@ class AirflowCluster:
 
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "passwords.json").write_text(json.dumps({"admin": self.password}))
         if self.db_name:
             self._admin_sql(f'CREATE DATABASE "{self.db_name}"')
         self.run_cli("db", "migrate", timeout=300)
@@ -452,10 +458,26 @@ class AirflowCluster:
         except ClusterError as err:
             raise ClusterError(f"{err}\n{self.logs_tail()}") from None
 
-    def api_get(self, path: str, timeout: float = 10.0) -> Any:
-        """GET on the public API (SimpleAuthManager with all admins: no token needed)."""
-        with urllib.request.urlopen(self.api_url + path, timeout=timeout) as resp:
+    def token(self) -> str:
+        """A JWT of `admin`, from the API server's login endpoint (POST /auth/token)."""
+        if self._token is None:
+            body = json.dumps({"username": "admin", "password": self.password}).encode()
+            request = urllib.request.Request(self.api_url + "/auth/token", body, {"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                self._token = json.loads(resp.read())["access_token"]
+        return self._token
+
+    def api(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
+        """A call on the public REST API as `admin`; the JSON answer (HTTPError for an error status)."""
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"}
+        request = urllib.request.Request(self.api_url + path, data, headers, method=method)
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return json.loads(resp.read() or b"null")
+
+    def api_get(self, path: str, timeout: float = 10.0) -> Any:
+        """GET on the public REST API, as `admin`."""
+        return self.api("GET", path, timeout=timeout)
 
     # -- CLI helpers ---------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,92 @@ def test_warc(tmp_path: Path) -> None:
     assert [r["url"] for r in rows] == [f"https://ledger.example/{i}" for i in (1, 2, 3)]
     assert "Alder River" in rows[0]["text"] and "Aldér River" in rows[1]["text"]
     assert rows[2]["error"] == "empty document"
+
+
+def _main(argv: list[str], capsys) -> tuple[int, list[dict], str]:
+    out = io.StringIO()
+    code = main(argv, out=out)
+    return code, [json.loads(line) for line in out.getvalue().splitlines()], capsys.readouterr().err
+
+
+def test_every_record_has_the_same_keys_and_a_batch_that_all_failed_exits_1(files: dict[str, Path], capsys) -> None:
+    code, rows, err = _main(["extract", str(files["plain"]), str(files["broken"]), "/nope.html"], capsys)
+    assert code == 0 and err == "python -m cleaners extract: 2 of 3 inputs failed\n"
+    assert len({tuple(sorted(r)) for r in rows}) == 1, [sorted(r) for r in rows]
+    assert rows[2]["error"] == "unreadable: No such file or directory" and rows[2]["text"] == ""
+
+    code, rows, err = _main(["extract", "/nope.html", str(files["binary"])], capsys)
+    assert code == 1 and len(rows) == 2 and all(r["error"] for r in rows)
+    assert err == "python -m cleaners extract: 2 of 2 inputs failed\n"
+
+
+def test_warc_records_have_the_same_keys_whatever_happened(tmp_path: Path, capsys) -> None:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    path = tmp_path / "crawl.warc.gz"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, body in [("https://ledger.example/1", ARTICLE), ("https://ledger.example/2", b"")]:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                                          http_headers=headers))  # fmt: skip
+    code, rows, _ = _main(["warc", str(path)], capsys)
+    assert code == 0 and [r["error"] for r in rows] == [None, "empty document"]
+    assert len({tuple(sorted(r)) for r in rows}) == 1 and "record_id" in rows[0]
+
+
+def _usage_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    article = str(DATA / "article.html")
+    not_warc = tmp_path / "x.warc.gz"
+    not_warc.write_text("not a warc\n")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - name: ledger\n    feeds: [https://ledger.example/rss]\n")
+    return {
+        "warc missing": (["warc", "/nope.warc.gz"], "warc: error: /nope.warc.gz: cannot read it: No such file"),
+        "not a warc": (["warc", str(not_warc)], f"warc: error: {not_warc}: not a readable WARC file: "),
+        "state missing": (["extract", "--state", "/nope.json", article], "error: --state /nope.json: cannot read it"),
+        "state not json": (["extract", "--state", article, article], f"error: --state {article}: not a boilerplate"),
+        "manifest missing": (["extract", "--manifest", "/nope.jsonl"], "error: --manifest /nope.jsonl: cannot read"),
+        "unknown source": (["extract", "--source", "nope", "--sources", str(sources), article],
+                           f"error: {sources}: no source named 'nope'; known: ['ledger']"),
+        "sources alone": (["extract", "--sources", str(sources), article], "error: --sources FILE needs --source"),
+        "nothing to do": (["extract"], "error: extract needs FILE... or --manifest FILE"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", ["warc missing", "not a warc", "state missing", "state not json", "manifest missing", "unknown source",
+             "sources alone", "nothing to do"],
+)  # fmt: skip
+def test_a_user_error_is_one_line_and_exit_status_2(case: str, tmp_path: Path, capsys) -> None:
+    argv, expected = _usage_cases(tmp_path)[case]
+    code, rows, err = _main(argv, capsys)
+    assert (code, rows) == (2, [])
+    assert err.startswith("python -m cleaners ") and err.count("\n") == 1 and expected in err, err
+
+
+def test_sources_file_gives_the_source_its_cleaning_rules(tmp_path: Path, capsys) -> None:
+    page = tmp_path / "page.html"
+    note = "Readers of this edition can collect their loyalty stamp at the front desk until Friday noon."
+    stamp = f"<div class='ledger-stamp'><p>{note}</p></div></article>"
+    page.write_bytes(ARTICLE.replace(b"</article>", stamp.encode()))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n  - name: ledger\n    feeds: [https://ledger.example/rss]\n"
+        "    cleaning: {prune_css: ['.ledger-stamp']}\n"
+    )
+    _, plain, _ = _main(["extract", str(page)], capsys)
+    code, ruled, _ = _main(["extract", "--source", "ledger", "--sources", str(sources), str(page)], capsys)
+    assert code == 0 and note in plain[0]["text"] and note not in ruled[0]["text"]
+    assert "Alder River" in ruled[0]["text"]
+
+
+def test_help_runs_nothing(tmp_path: Path) -> None:
+    for module in ("cleaners", "ingest.demo", "ingest.local_airflow"):
+        done = subprocess.run(
+            [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )  # fmt: skip
+        assert done.returncode == 0 and done.stdout.startswith("usage: python -m "), (module, done.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "--help wrote files"

@@ -70,14 +70,14 @@ def test_news_daily_has_data_intervals_and_mapped_groups():
     assert dag.get_task("per_source.publish").outlets[0].name.endswith("/clean/")
     assert dag.get_task("report").trigger_rule == "all_done"
     assert dag.params["recrawl"] is True
+    assert dag.start_date == datetime(1990, 1, 1, tzinfo=UTC), "backfills of any past day need an early start_date"
+    schema = dag.params.get_param("sources").schema
+    assert schema["type"] == "array" and schema["items"] == {"type": "string", "pattern": "^[a-z0-9_-]+$"}
+    for stage in ("crawl", "clean", "validate", "publish"):  # mapped tasks are labelled by their source
+        assert dag.get_task(f"per_source.{stage}").map_index_template == "{{ task.op_kwargs['source'] }}"
     crawl = dag.get_task("per_source.crawl")
     assert crawl.retries >= 0 and crawl.execution_timeout is not None
-    # a scheduled run for day D covers [D, D+1): the partition is D
-    from airflow.timetables.interval import CronDataIntervalTimetable as CoreTimetable
-
-    core = CoreTimetable("0 0 * * *", timezone="UTC")
-    interval = core.infer_manual_data_interval(run_after=datetime(2026, 11, 20, tzinfo=UTC))
-    assert (interval.start.date().isoformat(), interval.end.date().isoformat()) == ("2026-11-19", "2026-11-20")
+    # which day each kind of run processes: tests/test_run_days.py
 
 
 def test_crawl_pool_and_timeout_come_from_the_environment(monkeypatch):

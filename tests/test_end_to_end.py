@@ -28,8 +28,8 @@ def _dag():
 
 
 def _run(day, conf=None):
-    """`dag.test()` for the run whose data interval is [day, day+1)."""
-    logical = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    """`dag.test()` of the run for `day` (its logical date: README, "Which day a run processes")."""
+    logical = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return _dag().test(logical_date=logical, run_conf=conf or {})
 
 
