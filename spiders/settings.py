@@ -38,6 +38,14 @@ TELNETCONSOLE_ENABLED = False
 
 # Robustness: bounded time and size per response, retries with backoff that honour Retry-After.
 DOWNLOAD_TIMEOUT = 30
+# Our handler (spiders.download): Scrapy's behaviour on Twisted's public client, with every response head
+# bounded while it arrives (a server streaming headers got 76 MiB in 30 s into a crawl before).
+DOWNLOAD_HANDLERS = {
+    "http": "spiders.download.GuardedHTTPDownloadHandler",
+    "https": "spiders.download.GuardedHTTPDownloadHandler",
+}
+NEWS_MAX_HEADER_BYTES = 256 * 1024  # a response head past this is dropped (`headers_too_large`), as Chrome does
+NEWS_MAX_HEADERS = 1000  # … or past this many header lines
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # also caps decompressed bodies (HttpCompressionMiddleware)
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_ENABLED = True
