@@ -1,8 +1,10 @@
 """The per-run summary written to reports/dt=<day>/: counts per source, rejects by reason, removals by rule.
 
 A source's status is "published", "published_with_failures" (published, but pages or feeds could not be
-fetched, or the crawl stopped on its time budget before fetching everything it knew of: the partition may
-lack articles) or "failed" (not published; `failed_stage` and `error` say why). Fetch failures are counted
+fetched, a feed or sitemap was lost or cut short (`discovery_errors`: too large, malformed, refused, too
+deep, truncated, an unreachable robots.txt …), or the crawl stopped on its time budget before fetching
+everything it knew of: the partition may lack articles) or "failed" (not published; `failed_stage` and
+`error` say why). Fetch failures are counted
 per source as `failed_fetches`: a total, and by reason (http_503, timeout, …) for article pages (also among
 `rejected`) and for feeds and sitemaps; `finish_reason` and `unfinished` come from the crawl.
 """
@@ -29,7 +31,7 @@ def failed_fetches(crawl: dict) -> dict:
 def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
     """`per_source` maps a source to {stage: result or None, "error": message or None}."""
     sources, failed, incomplete = {}, [], []
-    rejects, removals, fetch_failures = Counter(), Counter(), Counter()
+    rejects, removals, fetch_failures, lost = Counter(), Counter(), Counter(), Counter()
     for name, stages in sorted(per_source.items()):
         failed_stage = next((s for s in STAGES if stages.get(s) is None), None)
         crawl = (stages.get("crawl") or {}).get("summary", {})
@@ -40,8 +42,11 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         fetches = failed_fetches(crawl)
         fetch_failures.update(fetches["articles"])
         fetch_failures.update(fetches["documents"])
+        # feeds and sitemaps lost or cut short (a summary from before `lost_documents`: its fetch failures)
+        discovery = dict(crawl.get("lost_documents", crawl.get("failed_documents", {})))
+        lost.update(discovery)
         finish_reason, unfinished = crawl.get("finish_reason"), crawl.get("unfinished", 0)
-        partial = fetches["total"] > 0 or unfinished > 0 or finish_reason not in (None, "finished")
+        partial = fetches["total"] > 0 or bool(discovery) or unfinished > 0 or finish_reason not in (None, "finished")
         status = "failed" if failed_stage else "published_with_failures" if partial else "published"
         sources[name] = {
             "status": status,
@@ -53,6 +58,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             "removed_by_rule": clean.get("removed_by_rule", {}),
             "keys": (stages.get("publish") or {}).get("keys", []),
             "failed_fetches": fetches,
+            "discovery_errors": discovery,
             "finish_reason": finish_reason,  # None: the crawl stage did not return
             "unfinished": unfinished,
             "elapsed_seconds": crawl.get("elapsed_seconds"),
@@ -71,6 +77,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         "rejected_by_reason": dict(rejects),
         "removed_by_rule": dict(removals),
         "failed_fetches_by_reason": dict(fetch_failures),
+        "discovery_errors_by_reason": dict(lost),
     }
 
 
@@ -95,7 +102,8 @@ def _crawl_end_cell(s: dict) -> str:
 def to_html(report: dict) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(n)}</td><td>{s['status']}</td><td>{s['articles'] if s['articles'] is not None else ''}"
-        f"</td><td>{_fetches_cell(s.get('failed_fetches', {}))}</td><td>{_crawl_end_cell(s)}"
+        f"</td><td>{_fetches_cell(s.get('failed_fetches', {}))}</td>"
+        f"<td>{html.escape(json.dumps(s.get('discovery_errors', {})))}</td><td>{_crawl_end_cell(s)}"
         f"</td><td>{html.escape(json.dumps(s['rejected']))}</td><td>{html.escape(json.dumps(s['removed_by_rule']))}"
         f"</td><td>{html.escape(s['error'] or '')}</td></tr>"
         for n, s in report["sources"].items()
@@ -106,8 +114,8 @@ def to_html(report: dict) -> str:
         f"<h1>news_daily, dt={report['dt']}</h1><p>run {html.escape(report['run_id'])}; "
         f"failed: {html.escape(', '.join(report['failed']) or 'none')}; "
         f"published with failures: {html.escape(incomplete)}</p>"
-        "<table border=1><tr><th>source<th>status<th>articles<th>failed fetches<th>crawl end<th>rejected"
-        f"<th>removed by rule<th>error</tr>{rows}</table>"
+        "<table border=1><tr><th>source<th>status<th>articles<th>failed fetches<th>discovery errors<th>crawl end"
+        f"<th>rejected<th>removed by rule<th>error</tr>{rows}</table>"
     )
 
 
