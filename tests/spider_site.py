@@ -40,6 +40,11 @@ class Raw:
     write: Callable[[BinaryIO, threading.Event], None]
 
 
+def silent(wfile: BinaryIO, stopping: threading.Event) -> None:
+    """No answer at all until the client gives up (or the site stops): a timeout whatever DOWNLOAD_TIMEOUT is."""
+    stopping.wait(600)
+
+
 def page(title: str, published: datetime | None = None, how: str = "meta", extra_head: str = "") -> bytes:
     """An article page that states its date one way or another (or not at all)."""
     head, body = extra_head, ""
@@ -127,7 +132,7 @@ class SpiderSite:
         )
         # Bad inputs.
         r["/bad/500"] = Resp(500, b"oops", {"Content-Type": "text/plain"})
-        r["/bad/slow"] = Resp(body=page("slow", at()), headers={"Content-Type": HTML}, delay=4)
+        r["/bad/slow"] = Raw(silent)
         r["/bad/pdf"] = Resp(body=b"%PDF-1.4 not html", headers={"Content-Type": "application/pdf"})
         r["/bad/empty"] = Resp(body=b"", headers={"Content-Type": HTML})
         bomb = gzip.compress(b"<p>" + b"\0" * (8 << 20), compresslevel=9)  # 8 MiB of zeros in ~8 KiB

@@ -151,7 +151,7 @@ def _crawl(tmp_path, site: SpiderSite, **settings) -> tuple[dict, list[dict], in
     sources.write_text(yaml.safe_dump({"sources": [entry]}))
     probe = tmp_path / "most-requests"
     settings = {
-        "NEWS_POLITE": False, "DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0, "CONCURRENT_REQUESTS": 2,
+        "NEWS_POLITE": False, "DOWNLOAD_TIMEOUT": 10, "RETRY_TIMES": 0, "CONCURRENT_REQUESTS": 2,
         "EXTENSIONS": {**project.EXTENSIONS, "tests.spider_site.RequestProbe": 0}, "REQUEST_PROBE_FILE": str(probe),
         **settings,
     }  # fmt: skip
