@@ -1,8 +1,10 @@
 """The per-run summary written to reports/dt=<day>/: counts per source, rejects by reason, removals by rule.
 
 A source's status is "published", "published_with_failures" (published, but pages or feeds could not be
-fetched, or the crawl stopped on its time budget before fetching everything it knew of: the partition may
-lack articles) or "failed" (not published; `failed_stage` and `error` say why). Fetch failures are counted
+fetched, a feed or sitemap was lost or cut short (`discovery_errors`: too large, malformed, refused, too
+deep, truncated, an unreachable robots.txt …), or the crawl stopped on its time budget before fetching
+everything it knew of: the partition may lack articles) or "failed" (not published; `failed_stage` and
+`error` say why). Fetch failures are counted
 per source as `failed_fetches`: a total, and by reason (http_503, timeout, …) for article pages (also among
 `rejected`) and for feeds and sitemaps; `finish_reason` and `unfinished` come from the crawl.
 """
@@ -29,7 +31,7 @@ def failed_fetches(crawl: dict) -> dict:
 def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
     """`per_source` maps a source to {stage: result or None, "error": message or None}."""
     sources, failed, incomplete = {}, [], []
-    rejects, removals, fetch_failures = Counter(), Counter(), Counter()
+    rejects, removals, fetch_failures, lost = Counter(), Counter(), Counter(), Counter()
     for name, stages in sorted(per_source.items()):
         failed_stage = next((s for s in STAGES if stages.get(s) is None), None)
         crawl = (stages.get("crawl") or {}).get("summary", {})
@@ -40,8 +42,11 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         fetches = failed_fetches(crawl)
         fetch_failures.update(fetches["articles"])
         fetch_failures.update(fetches["documents"])
+        # feeds and sitemaps lost or cut short (a summary from before `lost_documents`: its fetch failures)
+        discovery = dict(crawl.get("lost_documents", crawl.get("failed_documents", {})))
+        lost.update(discovery)
         finish_reason, unfinished = crawl.get("finish_reason"), crawl.get("unfinished", 0)
-        partial = fetches["total"] > 0 or unfinished > 0 or finish_reason not in (None, "finished")
+        partial = fetches["total"] > 0 or bool(discovery) or unfinished > 0 or finish_reason not in (None, "finished")
         status = "failed" if failed_stage else "published_with_failures" if partial else "published"
         sources[name] = {
             "status": status,
@@ -49,11 +54,13 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             "error": stages.get("error"),
             "fetched": crawl.get("stored", crawl.get("fetched")),
             "articles": clean.get("articles"),
-            "rejected": {**crawl.get("rejected", {}), **clean.get("rejected", {})},
+            # crawl and clean may count the same reason (e.g. too_large): add them, never let one hide the other
+            "rejected": dict(Counter(crawl.get("rejected", {})) + Counter(clean.get("rejected", {}))),
             "removed_by_rule": clean.get("removed_by_rule", {}),
             "keys": (stages.get("publish") or {}).get("keys", []),  # the data files of the committed version
             "table_version": (stages.get("publish") or {}).get("version"),
             "failed_fetches": fetches,
+            "discovery_errors": discovery,
             "finish_reason": finish_reason,  # None: the crawl stage did not return
             "unfinished": unfinished,
             "elapsed_seconds": crawl.get("elapsed_seconds"),
@@ -72,6 +79,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         "rejected_by_reason": dict(rejects),
         "removed_by_rule": dict(removals),
         "failed_fetches_by_reason": dict(fetch_failures),
+        "discovery_errors_by_reason": dict(lost),
     }
 
 
@@ -163,6 +171,8 @@ def _source_section(name: str, s: dict) -> str:
     parts.append(_counts_table("Failed fetches of article pages, by reason", fetches.get("articles", {}), "reason"))
     parts.append(_counts_table("Failed fetches of feeds and sitemaps, by reason", fetches.get("documents", {}),
                                "reason"))  # fmt: skip
+    parts.append(_counts_table("Feeds and sitemaps lost or cut short, by reason", s.get("discovery_errors", {}),
+                               "reason"))  # fmt: skip
     parts.append(_counts_table("Removed spans, by rule", s.get("removed_by_rule", {}), "rule"))
     if s.get("keys"):
         keys = "".join(f"<li><code>{html.escape(k)}</code></li>" for k in s["keys"])
@@ -177,7 +187,8 @@ def to_html(report: dict) -> str:
         f"<tr><td><a href='#{html.escape(n)}'>{html.escape(n)}</a></td><td>{_status(s['status'])}</td>"
         f"<td class=n>{_n(s.get('fetched'))}</td><td class=n>{_n(s.get('articles'))}</td>"
         f"<td class=n>{_n(sum(s.get('rejected', {}).values()))}</td>"
-        f"<td>{_fetches_cell(s.get('failed_fetches', {}))}</td><td>{_crawl_end_cell(s)}</td>"
+        f"<td>{_fetches_cell(s.get('failed_fetches', {}))}</td>"
+        f"<td class=n>{_n(sum(s.get('discovery_errors', {}).values()))}</td><td>{_crawl_end_cell(s)}</td>"
         f"<td class=n>{_n(sum(s.get('removed_by_rule', {}).values()))}</td></tr>"
         for n, s in report["sources"].items()
     )
@@ -190,7 +201,8 @@ def to_html(report: dict) -> str:
         f"{_n(t['sources'])} sources · failed: {html.escape(', '.join(report['failed']) or 'none')} · "
         f"published with failures: {html.escape(incomplete)}</p>"
         "<table><tr><th>source</th><th>status</th><th class=n>pages stored</th><th class=n>articles</th>"
-        "<th class=n>rejected</th><th>failed fetches</th><th>crawl end</th><th class=n>removed spans</th></tr>"
+        "<th class=n>rejected</th><th>failed fetches</th><th class=n>discovery errors</th><th>crawl end</th>"
+        "<th class=n>removed spans</th></tr>"
         f"{rows}</table>"
         + _counts_table("Rejected pages, all sources", report.get("rejected_by_reason", {}), "reason")
         + _counts_table("Removed spans, all sources", report.get("removed_by_rule", {}), "rule")

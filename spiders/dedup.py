@@ -25,6 +25,9 @@ from scrapy.dupefilters import RFPDupeFilter
 
 from spiders.dates import parse_date
 from spiders.items import PageItem
+from spiders.middlewares import REFUSE
+from spiders.scheduler import ARTICLE
+from spiders.urls import strip_tracking
 
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
 _BY_CRAWLER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -143,7 +146,14 @@ class DedupPipeline:
 
 class DigestDupeFilter(RFPDupeFilter):
     """Scrapy's request fingerprint filter, holding 8 bytes of each fingerprint in a DigestSet instead of a
-    set of 20-byte strings (~8 bytes a request against ~120). A JOBDIR still gets whole fingerprints."""
+    set of 20-byte strings (~8 bytes a request against ~120). A JOBDIR still gets whole fingerprints.
+
+    A duplicate article or discovery request is not dropped in silence (every URL seen gets an index line):
+    it is let through marked with its reason (REFUSE), and the address guard, the first downloader
+    middleware, refuses it before any connection, so its errback indexes it. A redirect back into its own
+    chain is a `redirect_loop`, a redirect to a URL the crawl already requested `redirect_to_seen`, an entry
+    whose URL an earlier redirect already fetched a `duplicate`.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -153,11 +163,26 @@ class DigestDupeFilter(RFPDupeFilter):
     def request_seen(self, request: Request) -> bool:
         fp = self.fingerprinter.fingerprint(request)
         if (key := _fingerprint_digest(fp)) in self._digests:
-            return True
+            if REFUSE in request.meta or (reason := _drop_reason(request)) is None:
+                return True
+            request.meta[REFUSE] = reason
+            return False
         self._digests.add(key)
         if self.file:
             self.file.write(len(fp).to_bytes(2, "big") + fp)  # RFPDupeFilter's format
         return False
+
+
+def _drop_reason(request: Request) -> str | None:
+    """Why a duplicate request would vanish, for the requests that must leave an index line (articles,
+    feeds and sitemaps); None for the others."""
+    meta = request.meta
+    if ARTICLE not in meta and "origin" not in meta:
+        return None
+    if chain := meta.get("redirect_urls"):
+        key = strip_tracking(request.url)
+        return "redirect_loop" if any(strip_tracking(u) == key for u in chain) else "redirect_to_seen"
+    return "duplicate"
 
 
 def _fingerprint_digest(fingerprint: bytes) -> int:

@@ -20,7 +20,6 @@ from spiders.dates import parse_date
 
 MAX_ENTRIES = 50_000  # the sitemap protocol's own limit per file
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,21 +39,32 @@ class Document:
     kind: str | None  # rss, atom, sitemap, sitemapindex; None when unusable
     entries: list[Entry] = field(default_factory=list)
     error: str | None = None  # why the document is unusable, or what was wrong with a recovered one
-    truncated: bool = False
+    overflow: list[Entry] = field(default_factory=list)  # entries past the limit: seen, not to be fetched
 
 
-class TooLarge(ValueError):
-    """A compressed document that inflates past the size limit (a gzip bomb, or just too big)."""
-
-
-def gunzip_bounded(data: bytes, max_size: int) -> bytes:
-    """Inflate gzip data without ever holding more than `max_size` bytes; a truncated stream gives what
-    was readable. Raises TooLarge past the limit, zlib.error on a corrupt stream."""
-    inflater = zlib.decompressobj(wbits=31)
-    out = inflater.decompress(data, max_size + 1 if max_size else 0)
-    if max_size and (len(out) > max_size or inflater.unconsumed_tail):
-        raise TooLarge(f"inflates past {max_size} bytes")
-    return out
+def gunzip_bounded(data: bytes, max_size: int) -> tuple[bytes, bool]:
+    """Inflate gzip data, every member of it (a multi-member file is one document, as gzip reads it), never
+    holding more than `max_size` bytes (0: no limit). Returns (the data, whether it was cut at `max_size`).
+    A truncated stream gives what was readable, as does junk after a complete member; zlib.error when not
+    even the first member can be read."""
+    out, rest = bytearray(), data
+    while rest:
+        inflater = zlib.decompressobj(wbits=31)
+        room = max_size - len(out) + 1 if max_size else 0
+        try:
+            out += inflater.decompress(rest, room)
+        except zlib.error:
+            if not out:
+                raise
+            break  # trailing junk after a member: keep what came before it
+        if max_size and (len(out) > max_size or inflater.unconsumed_tail):
+            return bytes(out[:max_size]), True
+        if not inflater.eof:
+            break  # a stream cut short: what was readable
+        rest = inflater.unused_data
+        if not rest.strip(b"\0"):
+            break  # zero padding after the last member, as gzip allows
+    return bytes(out), False
 
 
 # Parser options against hostile XML; each parse adds its own `recover` (see parse_document).
@@ -90,7 +100,7 @@ def _child_text(elem: etree._Element, *names: str) -> str | None:
     return None
 
 
-def parse_document(body: bytes, base_url: str) -> Document:
+def parse_document(body: bytes, base_url: str, max_entries: int = MAX_ENTRIES) -> Document:
     """A feed or sitemap body (already gunzipped) as entries; never raises on bad input.
 
     A well-formed document is parsed as a stream, each entry's elements dropped once read, so a large sitemap
@@ -102,8 +112,8 @@ def parse_document(body: bytes, base_url: str) -> Document:
     if _ENTITY_DECL.search(body):
         return Document(None, error="xml_entities_forbidden")
     doc = _parse_streaming(body, base_url) or _parse_recovering(body, base_url)
-    if len(doc.entries) > MAX_ENTRIES:
-        doc.entries, doc.truncated = doc.entries[:MAX_ENTRIES], True
+    if len(doc.entries) > max_entries:
+        doc.entries, doc.overflow = doc.entries[:max_entries], doc.entries[max_entries:]
     return doc
 
 
@@ -190,7 +200,8 @@ class _EntryReader:
                 del elem.getparent()[0]
 
 
-def _absolute(base_url: str, href: str | None) -> str | None:
+def absolute(base_url: str, href: str | None) -> str | None:
+    """`href` made absolute against `base_url`, if it is then an http(s) URL."""
     if not href:
         return None
     url = urljoin(base_url, href.strip())
@@ -204,7 +215,7 @@ def _rss_entry(item: etree._Element, base_url: str) -> Entry | None:
         if guid is not None and guid.get("isPermaLink", "true").lower() == "true":
             link = (guid.text or "").strip()
     link = link or item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
-    if url := _absolute(base_url, link):
+    if url := absolute(base_url, link):
         hint = parse_date(_child_text(item, "pubdate", "date", "published"))
         return Entry(url, hint, hint is not None)
     return None
@@ -213,7 +224,7 @@ def _rss_entry(item: etree._Element, base_url: str) -> Entry | None:
 def _atom_entry(entry: etree._Element, base_url: str) -> Entry | None:
     links = [c for c in entry if _local(c.tag) == "link" and c.get("href")]
     link = next((c for c in links if c.get("rel", "alternate") == "alternate"), None)
-    if link is None or not (url := _absolute(base_url, link.get("href"))):
+    if link is None or not (url := absolute(base_url, link.get("href"))):
         return None
     published = parse_date(_child_text(entry, "published", "issued"))
     hint = published or parse_date(_child_text(entry, "updated", "modified"))
@@ -221,7 +232,7 @@ def _atom_entry(entry: etree._Element, base_url: str) -> Entry | None:
 
 
 def _sitemap_entry(elem: etree._Element, base_url: str) -> Entry | None:
-    url = _absolute(base_url, _child_text(elem, "loc"))
+    url = absolute(base_url, _child_text(elem, "loc"))
     if not url:
         return None
     news = next((c for c in elem if _local(c.tag) == "news"), None)
@@ -249,9 +260,3 @@ _KINDS = {
     "urlset": _Kind("sitemap", _SITEMAP_TAGS, top_level=True, entry=_sitemap_entry),
     "sitemapindex": _Kind("sitemapindex", _SITEMAP_TAGS, top_level=True, entry=_sitemap_entry),
 }
-
-
-def robots_sitemaps(text: str, base_url: str) -> list[str]:
-    """The `Sitemap:` lines of a robots.txt, as absolute URLs."""
-    urls = (_absolute(base_url, m) for m in _SITEMAP_LINE.findall(text[:500_000]))
-    return list(dict.fromkeys(u for u in urls if u))

@@ -21,13 +21,19 @@ log = logging.getLogger(__name__)
 NOT_FETCH_FAILURES = frozenset({
     # articles: policy before fetching, content after it
     "offsite", "blocked_address", "denied_pattern", "not_article_pattern", "out_of_window", "captured_earlier",
-    "duplicate", "no_date", "out_of_window_page", "empty_body", "not_html",
+    "duplicate", "no_date", "out_of_window_page", "empty_body", "not_html", "url_too_long", "entry_limit",
     # refused by the crawler's own rules, or a body over DOWNLOAD_MAXSIZE: the server did answer
-    "offsite_redirect", "robots_disallowed", "ignored", "too_large",
-    # discovery documents: fetched, but unusable or not followed
+    "offsite_redirect", "robots_disallowed", "ignored", "too_large", "redirect_to_seen",
+    # discovery documents: fetched, but unusable, cut short or not followed
     "bad_gzip", "sitemap_loop", "too_many_documents", "sitemap_too_deep", "offsite_sitemap",
-    "empty_document", "xml_entities_forbidden", "malformed_xml", "not_a_feed_or_sitemap",
+    "empty_document", "xml_entities_forbidden", "malformed_xml", "not_a_feed_or_sitemap", "truncated",
+    "sitemaps_over_entry_limit",
 })  # fmt: skip
+# Discovery errors that lose nothing: the document was read through another link, or is not the source's.
+# Every other one (a fetch failure, a document too large, malformed, refused, too deep, cut short, an
+# unreachable robots.txt …) may have hidden articles of the day: `lost_documents` in the summary, which
+# makes the report say `published_with_failures`.
+LOSSLESS_DISCOVERY_ERRORS = frozenset({"sitemap_loop", "redirect_to_seen", "duplicate", "offsite_sitemap"})
 
 
 def fetch_failures(by_reason: dict[str, int]) -> dict[str, int]:
@@ -56,6 +62,9 @@ def summary_from_stats(stats: dict[str, Any]) -> dict[str, Any]:
         # after retries: article pages (among `rejected`) and feeds or sitemaps (among `discovery_errors`) lost
         "failed_fetches": fetch_failures(rejected),
         "failed_documents": fetch_failures(discovery_errors),
+        "lost_documents": {r: n for r, n in discovery_errors.items() if r not in LOSSLESS_DISCOVERY_ERRORS and n},
+        "robots_txt": by_prefix("news/robots/"),  # sites by what their robots.txt said (spiders.robots)
+        "metadata": by_prefix("news/metadata/"),  # pages by how their date was read: scan, parser, …
         # requests still queued when the crawl ended (0 unless it stopped early, e.g. on its time budget):
         # articles, feeds and sitemaps it knew of but did not fetch; what only those sitemaps list is unknown
         "unfinished": stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0),

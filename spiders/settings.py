@@ -14,7 +14,13 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 NEWS_CONTACT = contact()
 USER_AGENT = f"news-ingest/0.1 (+{NEWS_CONTACT})"
+# robots.txt as RFC 9309 reads it, fetched once per site (spiders.robots): unreachable (5xx, 429, network
+# error) means nothing of the site is fetched, 4xx means everything may be; its Crawl-delay is honoured.
 ROBOTSTXT_OBEY = True
+NEWS_ROBOTS_MAX_BYTES = 512 * 1024  # parsed of a larger robots.txt (RFC 9309: at least 500 KiB)
+NEWS_ROBOTS_MAX_CRAWL_DELAY = 30.0  # a longer Crawl-delay is capped (and counted): the crawl budget assumes it
+# Every address the crawler connects to is checked when it is resolved (DNS rebinding): spiders.resolver.
+TWISTED_DNS_RESOLVER = "spiders.resolver.GuardedResolver"
 
 # Politeness: AutoThrottle adapts to each site's latency; per-domain concurrency stays low.
 NEWS_POLITE = True
@@ -36,6 +42,14 @@ REMOTE_CONTROL_ENABLED = False
 
 # Robustness: bounded time and size per response, retries with backoff that honour Retry-After.
 DOWNLOAD_TIMEOUT = 30
+# Our handler (spiders.download): Scrapy's behaviour on Twisted's public client, with every response head
+# bounded while it arrives (a server streaming headers got 76 MiB in 30 s into a crawl before).
+DOWNLOAD_HANDLERS = {
+    "http": "spiders.download.GuardedHTTPDownloadHandler",
+    "https": "spiders.download.GuardedHTTPDownloadHandler",
+}
+NEWS_MAX_HEADER_BYTES = 256 * 1024  # a response head past this is dropped (`headers_too_large`), as Chrome does
+NEWS_MAX_HEADERS = 1000  # … or past this many header lines
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # also caps decompressed bodies (HttpCompressionMiddleware)
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_ENABLED = True
@@ -57,8 +71,12 @@ DOWNLOADER_MIDDLEWARES = {
     # HostGuard replaces it: Scrapy's drops offsite redirects at scheduling, where no errback sees them.
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "spiders.middlewares.HostGuardMiddleware": 40,
+    # One robots.txt fetch per site for its rules, its Crawl-delay and the spider's Sitemap: lines.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.robots.RobotsTxtPolicyMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.BackoffRetryMiddleware": 550,
+    "spiders.middlewares.BodyPrefixMiddleware": 595,  # between HttpCompression (590) and the handler
 }
 SCHEDULER = "spiders.scheduler.ArticleScheduler"
 DUPEFILTER_CLASS = "spiders.dedup.DigestDupeFilter"  # 8 bytes per request fingerprint instead of ~120
@@ -83,6 +101,13 @@ NEWS_CAPTURE_THREAD_FROM = 32 * 1024  # … from this body size (smaller ones: h
 NEWS_CAPTURE_QUEUE_BYTES = 16 * 1024 * 1024  # page bytes queued for that thread before the crawl waits
 NEWS_SITEMAP_MAX_DEPTH = 4  # index → index → … → urlset
 NEWS_MAX_DOCUMENTS = 2000  # feeds + sitemaps fetched per crawl, a guard against runaway indexes
+NEWS_MAX_ENTRIES = 50_000  # entries read from one feed or sitemap (the sitemap protocol's limit); the rest
+# get index lines (`entry_limit`) and the document counts as truncated
+URLLENGTH_LIMIT = 2083  # a longer URL is indexed as `url_too_long` (Scrapy's own check would drop it silently)
+# A page's date and canonical URL are read on the reactor thread below this size (a few ms at most), in a
+# worker thread above it, within a budget: a page that takes longer is stored without them.
+NEWS_PAGE_THREAD_FROM = 128 * 1024
+NEWS_PAGE_BUDGET_SECONDS = 10.0
 NEWS_INDEX_OUT_OF_WINDOW = True  # index lines for entries skipped on their date hint
 NEWS_DEDUP_INDEXES: list[str] = []  # earlier days' index.jsonl.gz files: their captures are not fetched again
 # Article requests the scheduler queues as Requests; the others wait as tuples (spiders.scheduler), so memory

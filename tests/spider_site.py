@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import yaml
@@ -30,6 +30,19 @@ class Resp:
     body: bytes = b""
     headers: dict[str, str] | None = None
     delay: float = 0.0
+
+
+@dataclass
+class Raw:
+    """A route that writes its answer to the socket itself, for answers http.server cannot give (endless
+    headers, a body larger than it says, silence). It should return once `stopping` is set (the site stops)."""
+
+    write: Callable[[BinaryIO, threading.Event], None]
+
+
+def silent(wfile: BinaryIO, stopping: threading.Event) -> None:
+    """No answer at all until the client gives up (or the site stops): a timeout whatever DOWNLOAD_TIMEOUT is."""
+    stopping.wait(600)
 
 
 def page(title: str, published: datetime | None = None, how: str = "meta", extra_head: str = "") -> bytes:
@@ -74,13 +87,14 @@ class SpiderSite:
     def __init__(self, day: date, host: str = "127.0.0.1") -> None:
         self.day, self.host = day, host
         self.requests: list[tuple[float, str, str]] = []  # (time, method, path)
+        self.stopping = threading.Event()
         self.user_agents: set[str] = set()
         self._lock = threading.Lock()
         self._hits: dict[str, int] = {}
         self.server = ThreadingHTTPServer((host, 0), self._handler())
         self.server.daemon_threads = True
         self.base = f"http://{host}:{self.server.server_address[1]}"
-        self.routes: dict[str, Resp | Callable[[int], Resp]] = {}
+        self.routes: dict[str, Resp | Raw | Callable[[int], Resp]] = {}
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._build()
 
@@ -118,7 +132,7 @@ class SpiderSite:
         )
         # Bad inputs.
         r["/bad/500"] = Resp(500, b"oops", {"Content-Type": "text/plain"})
-        r["/bad/slow"] = Resp(body=page("slow", at()), headers={"Content-Type": HTML}, delay=4)
+        r["/bad/slow"] = Raw(silent)
         r["/bad/pdf"] = Resp(body=b"%PDF-1.4 not html", headers={"Content-Type": "application/pdf"})
         r["/bad/empty"] = Resp(body=b"", headers={"Content-Type": HTML})
         bomb = gzip.compress(b"<p>" + b"\0" * (8 << 20), compresslevel=9)  # 8 MiB of zeros in ~8 KiB
@@ -270,7 +284,7 @@ class SpiderSite:
         with self._lock:
             return [t for t, _, p in self.requests if urlsplit(p).path == path]
 
-    def _respond(self, method: str, path: str) -> Resp:
+    def _respond(self, method: str, path: str) -> Resp | Raw:
         with self._lock:
             self.requests.append((time.monotonic(), method, path))
             key = urlsplit(path).path
@@ -289,6 +303,13 @@ class SpiderSite:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 site.user_agents.add(self.headers.get("User-Agent", ""))
                 resp = site._respond("GET", self.path)
+                if isinstance(resp, Raw):
+                    self.close_connection = True
+                    try:
+                        resp.write(self.wfile, site.stopping)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return
                 if resp.delay:
                     time.sleep(resp.delay)
                 try:
@@ -311,6 +332,7 @@ class SpiderSite:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=5)

@@ -354,7 +354,7 @@ def test_cli_serves_until_interrupted(tmp_path):
     )
     try:
         lines = []
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a budget: a busy machine starts Python slowly
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
             lines.append(line)
@@ -367,7 +367,7 @@ def test_cli_serves_until_interrupted(tmp_path):
         assert status == 200 and b"Thu, 29 Feb 2024" in body
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=5) == 0
+        assert proc.wait(timeout=30) == 0
         proc.stdout.close()
 
 
@@ -435,18 +435,19 @@ def test_slow_faults_are_bounded_and_end_with_the_site():
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
             conn.request("GET", parts.path)
             conns.append(conn)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while len(site.fault_log) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         started = time.monotonic()
         status, headers, _ = fetch(site.url(site.site.articles_of("millbrook")[2]))
-        assert status == 503 and time.monotonic() - started < 2, "a third slow answer is refused at once"
+        # budgets far under the 60 s a held answer takes, not idle figures: the machine may be busy
+        assert status == 503 and time.monotonic() - started < 15, "a third slow answer is refused at once"
         assert [o for *_, o in site.fault_log] == ["slow", "slow", "shed"]
         assert fetch(site.base_urls["eastmere"] + "/")[0] == 200, "other publishers keep answering"
     finally:
         started = time.monotonic()
         site.stop()
-    assert time.monotonic() - started < 5, "stopping wakes the held handlers"
+    assert time.monotonic() - started < 20, "stopping wakes the held handlers"
     assert [c.getresponse().status for c in conns] == [200, 200], "they answer when woken"
     for conn in conns:
         conn.close()

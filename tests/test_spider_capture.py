@@ -180,7 +180,8 @@ def test_crawl_with_every_page_on_the_writer_thread(tmp_path):
     from spiders.crawl import run_crawl
     from tests.spider_site import SpiderSite
 
-    settings = {"NEWS_POLITE": False, "DOWNLOAD_TIMEOUT": 1, "RETRY_TIMES": 1, "DOWNLOAD_MAXSIZE": 1 << 20,
+    # DOWNLOAD_TIMEOUT: a budget no healthy loopback answer reaches on a busy machine (the slow route never answers)
+    settings = {"NEWS_POLITE": False, "DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 1, "DOWNLOAD_MAXSIZE": 1 << 20,
                 "NEWS_WARC_MAX_BYTES": 4000, "NEWS_CAPTURE_THREAD_FROM": 0,
                 "NEWS_CAPTURE_QUEUE_BYTES": 2000}  # fmt: skip
     with SpiderSite(DAY) as site:

@@ -19,7 +19,7 @@ from tests.spider_site import ALLOW_ALL, SpiderSite, html, page, sitemap
 
 DAY1 = date(2025, 6, 2)
 DAY2 = DAY1 + timedelta(days=1)
-FAST = {"NEWS_POLITE": False, "DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 0}
+FAST = {"NEWS_POLITE": False, "DOWNLOAD_TIMEOUT": 10, "RETRY_TIMES": 0}  # a budget: nothing here is slow
 pytestmark = pytest.mark.timeout(120)
 
 

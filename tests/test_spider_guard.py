@@ -19,7 +19,7 @@ from spiders.crawl import run_crawl
 from tests.spider_site import ALLOW_ALL, Resp, SpiderSite, html, page, sitemap
 
 DAY = date(2025, 6, 2)
-FAST = {"NEWS_POLITE": False, "DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 0}
+FAST = {"NEWS_POLITE": False, "DOWNLOAD_TIMEOUT": 10, "RETRY_TIMES": 0}  # a budget: nothing here is slow
 pytestmark = pytest.mark.timeout(120)
 
 

@@ -6,10 +6,16 @@
 Discovery reads robots.txt `Sitemap:` lines, the configured feeds and sitemaps (indexes followed
 recursively, children older than the window skipped). Capture, dedup and the window decision on the page's
 own date happen in the item pipelines; the spider only discovers, fetches and describes.
+
+Every URL seen gets an index line: fetched, or rejected with its reason (policy before fetching, a failure,
+or the reason a duplicate filter, redirect or limit would have dropped it). A page's metadata is read on
+the reactor thread only while that is cheap (pages under NEWS_PAGE_THREAD_FROM bytes); a larger page is read
+in a worker thread within NEWS_PAGE_BUDGET_SECONDS, so one page cannot stall the crawl.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import tempfile
@@ -22,26 +28,19 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-)
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.defer import CancelledError
-from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
 from newsconfig.sources import Source, get_source
 from spiders import pages
 from spiders.dates import day_start, iso
 from spiders.dedup import DigestSet, EarlierCaptures, digest
-from spiders.discovery import Document, Entry, TooLarge, gunzip_bounded, parse_document, robots_sitemaps
+from spiders.discovery import Document, Entry, absolute, gunzip_bounded, parse_document
 from spiders.items import PageItem
-from spiders.middlewares import Refused
+from spiders.middlewares import PREFIX
+from spiders.reasons import exception_reason
+from spiders.robots import RobotsTxt
 from spiders.scheduler import ARTICLE
 from spiders.urls import host_of, in_domains, is_blocked_address, strip_tracking
 
@@ -117,80 +116,91 @@ class NewsSpider(Spider):
         self._max_documents = s.getint("NEWS_MAX_DOCUMENTS")
         self._maxsize = s.getint("DOWNLOAD_MAXSIZE")
         self._index_skipped = s.getbool("NEWS_INDEX_OUT_OF_WINDOW")
+        self._max_entries = s.getint("NEWS_MAX_ENTRIES")
+        self._max_url_length = s.getint("URLLENGTH_LIMIT")
+        self._thread_from = s.getint("NEWS_PAGE_THREAD_FROM")
+        self._page_budget = s.getfloat("NEWS_PAGE_BUDGET_SECONDS")
         self._earlier = EarlierCaptures.for_crawler(crawler)
+        self._robots = RobotsTxt.for_crawler(crawler)
 
     # -- discovery documents -------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
         self.crawler.stats.set_value("news/earlier_captures", len(self._earlier))
-        origins = dict.fromkeys(
-            f"{p.scheme}://{p.netloc}" for p in map(urlsplit, (*self.source.feeds, *self.source.sitemaps))
-        )
-        for origin in origins:
-            yield Request(
-                f"{origin}/robots.txt",
-                callback=self.parse_robots,
-                errback=self.document_error,
-                meta={"dont_obey_robotstxt": True, "handle_httpstatus_all": True, "dont_retry": True},
-                priority=10,
-            )
         for url in self.source.feeds:
             if request := self._document_request(url, "feed", 0):
                 yield request
         for url in self.source.sitemaps:
             if request := self._document_request(url, "sitemap", 0):
                 yield request
+        # Each site's robots.txt is fetched once (spiders.robots), for its rules and for its Sitemap: lines;
+        # the requests above wait for it in the downloader, this waits for it here.
+        origins = dict.fromkeys(
+            f"{p.scheme}://{p.netloc}".lower() for p in map(urlsplit, (*self.source.feeds, *self.source.sitemaps))
+        )
+        for origin in origins:
+            rules = await self._robots.rules(origin)
+            for sitemap in rules.sitemaps:
+                url = absolute(f"{origin}/robots.txt", sitemap)
+                if url and self._allowed_host(url) and (request := self._document_request(url, "robots", 0)):
+                    yield request
 
     def _document_request(self, url: str, origin: str, depth: int) -> Request | None:
+        stats = self.crawler.stats
         key = strip_tracking(url)
         if key in self._seen_documents:
             if origin == "sitemap-child":
-                self.crawler.stats.inc_value("news/discovery_errors/sitemap_loop")
+                stats.inc_value("news/discovery_errors/sitemap_loop")
+            return None
+        if len(url) > self._max_url_length:
+            stats.inc_value("news/discovery_errors/url_too_long")
             return None
         if len(self._seen_documents) >= self._max_documents:
-            self.crawler.stats.inc_value("news/discovery_errors/too_many_documents")
+            stats.inc_value("news/discovery_errors/too_many_documents")
             return None
         self._seen_documents.add(key)
         return Request(
             url,
             callback=self.parse_document,
             errback=self.document_error,
-            meta={"origin": origin, "depth_level": depth},
+            # a document over DOWNLOAD_MAXSIZE is read up to it (spiders.middlewares.BodyPrefixMiddleware)
+            meta={"origin": origin, "depth_level": depth, PREFIX: self._maxsize},
             priority=5,  # documents before articles: discovery finishes early, memory stays flat
         )
-
-    def parse_robots(self, response: Response) -> Iterator[Request]:
-        if response.status != 200 or not isinstance(response, TextResponse):
-            return
-        for url in robots_sitemaps(response.text, response.url):
-            if self._allowed_host(url) and (request := self._document_request(url, "robots", 0)):
-                yield request
 
     def parse_document(self, response: Response) -> Iterator[Request | PageItem]:
         stats = self.crawler.stats
         stats.inc_value("news/documents")
         body = response.body
+        truncated = "download_stopped" in response.flags  # cut at DOWNLOAD_MAXSIZE
         if body[:2] == b"\x1f\x8b":  # a .xml.gz served as is (not as Content-Encoding)
             try:
-                body = gunzip_bounded(body, self._maxsize)
-            except TooLarge:
-                stats.inc_value("news/discovery_errors/too_large")
-                return
+                body, cut = gunzip_bounded(body, self._maxsize)
             except zlib.error:
                 stats.inc_value("news/discovery_errors/bad_gzip")
                 return
-        doc = parse_document(body, response.url)
+            truncated = truncated or cut
+        doc = parse_document(body, response.url, self._max_entries)
+        if truncated or doc.overflow:  # entries lost past the size limit, or seen past the entry limit
+            stats.inc_value("news/discovery_errors/truncated")
+            self.logger.warning("discovery document %s truncated at its %s limit", response.url,
+                                "entry" if doc.overflow else "size")  # fmt: skip
         if doc.error:
             stats.inc_value(f"news/discovery_errors/{doc.error}")
             if doc.kind is None:
                 self.logger.warning("unusable discovery document %s: %s", response.url, doc.error)
                 return
         depth = response.meta.get("depth_level", 0)
+        origin = response.meta.get("origin", "")
         if doc.kind == "sitemapindex":
-            yield from self._follow_index(doc, response.meta.get("origin", "sitemap"), depth)
+            yield from self._follow_index(doc, origin or "sitemap", depth)
+            if doc.overflow:
+                stats.inc_value("news/discovery_errors/sitemaps_over_entry_limit", len(doc.overflow))
             return
         for entry in doc.entries:
-            yield from self._consider(entry, self._discovered_by(doc, entry, response.meta.get("origin", "")))
+            yield from self._consider(entry, self._discovered_by(doc, entry, origin))
+        for entry in doc.overflow:
+            yield from self._consider(entry, self._discovered_by(doc, entry, origin), fetch=False)
 
     def _follow_index(self, doc: Document, origin: str, depth: int) -> Iterator[Request]:
         stats = self.crawler.stats
@@ -225,8 +235,9 @@ class NewsSpider(Spider):
 
     # -- articles ------------------------------------------------------------------------------------
 
-    def _consider(self, entry: Entry, discovered_by: str) -> Iterator[Request | PageItem]:
-        """Fetch an entry, or yield its reject: seen before, off-site, denied, or dated outside the window."""
+    def _consider(self, entry: Entry, discovered_by: str, fetch: bool = True) -> Iterator[Request | PageItem]:
+        """Fetch an entry, or yield its reject: seen before, off-site, denied, or dated outside the window;
+        `fetch` False (past its document's entry limit): `entry_limit` where it would have been fetched."""
         stats = self.crawler.stats
         key = strip_tracking(entry.url)
         if (seen := digest(key)) in self._seen_urls:
@@ -250,6 +261,9 @@ class NewsSpider(Spider):
             yield _reject(entry, key, discovered_by, reason)  # captured on an earlier day and not modified since
             return
         stats.inc_value("news/in_window")
+        if not fetch:
+            yield _reject(entry, key, discovered_by, "entry_limit")
+            return
         # A tuple, not the item (built on the answer): the scheduler keeps it as it is while the request waits.
         article = (entry.url, discovered_by, entry.date_hint, entry.date_hint_is_published)
         yield Request(entry.url, callback=self.parse_article, errback=self.article_error, meta={ARTICLE: article})
@@ -261,6 +275,8 @@ class NewsSpider(Spider):
         )
 
     def _url_reason(self, url: str) -> str | None:
+        if len(url) > self._max_url_length:  # Scrapy's UrlLengthMiddleware would drop it without a word
+            return "url_too_long"
         host = host_of(url)
         if not in_domains(host, self.allowed_domains):
             return "offsite"
@@ -276,37 +292,49 @@ class NewsSpider(Spider):
     # on every call to warn about `return value` in it (its cache misses for per-request bound methods),
     # which cost more than the rest of the callback.
 
-    def parse_article(self, response: Response) -> list[PageItem]:
+    def parse_article(self, response: Response) -> Any:
+        """The page's item (a list of one), or, for a page past NEWS_PAGE_THREAD_FROM bytes, a coroutine
+        (Scrapy awaits it) that reads it in a worker thread."""
         self.crawler.stats.inc_value("news/fetched")
         item = _article_item(response.meta[ARTICLE])
         item.url, item.status = response.url, response.status
         item.fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = response.body
-        item.content_hash = hashlib.sha256(body).hexdigest()
         content_type = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+        reason = None
         if not body or body.isspace():
+            reason = "empty_body"
+        elif content_type and content_type not in HTML_TYPES or not isinstance(response, TextResponse):
+            reason = "not_html"
+        if reason:
+            item.content_hash = hashlib.sha256(body).hexdigest()
             item.canonical_url = strip_tracking(response.url)
-            return [item.reject("empty_body")]
-        if content_type and content_type not in HTML_TYPES or not isinstance(response, TextResponse):
-            item.canonical_url = strip_tracking(response.url)
-            return [item.reject("not_html")]
+            return [item.reject(reason)]
+        if len(body) < self._thread_from:
+            return [self._described(item, response, *_read(response))]
+        return self._read_in_thread(item, response)
+
+    async def _read_in_thread(self, item: PageItem, response: Response) -> list[PageItem]:
         try:
-            try:
-                published, item.canonical_url = pages.scan(body, response.url)  # most pages need no parse
-            except pages.NeedsParse:
-                selector = response.selector
-                published = pages.published_date(selector)
-                item.canonical_url = pages.canonical_url(selector, response.url)
-        except (ValueError, UnicodeError) as e:  # undecodable or unparsable: keep the raw page, no metadata
-            self.logger.info("cannot parse %s: %s", response.url, e)
-            published, item.canonical_url = None, strip_tracking(response.url)
-        item.published = iso(published)
-        item.body = body
+            read = await asyncio.wait_for(asyncio.to_thread(_read, response), self._page_budget)
+        except TimeoutError:  # the thread ends on its own (its work is linear in a bounded page)
+            self.logger.warning("reading %s took over %s s: stored without its metadata", response.url,
+                                self._page_budget)  # fmt: skip
+            read = (hashlib.sha256(response.body).hexdigest(), None, strip_tracking(response.url), "over_budget")
+        return [self._described(item, response, *read)]
+
+    def _described(
+        self, item: PageItem, response: Response, content_hash: str, published: Any, canonical: str, how: str
+    ) -> PageItem:
+        item.content_hash = content_hash
+        self.crawler.stats.inc_value(f"news/metadata/{how}")
+        item.published, item.canonical_url = iso(published), canonical
+        item.body = response.body
         item.protocol = response.protocol or "HTTP/1.1"
         item.response_headers = _headers(response.headers)
         item.request_method = response.request.method if response.request else "GET"
         item.request_headers = _headers(response.request.headers) if response.request else []
-        return [item]
+        return item
 
     def article_error(self, failure: Failure) -> list[PageItem]:
         item = _article_item(failure.request.meta[ARTICLE])
@@ -316,6 +344,12 @@ class NewsSpider(Spider):
             item.url = failure.value.response.url
         item.fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return [item.reject(failure_reason(failure))]
+
+
+def _read(response: Response) -> tuple[str, datetime | None, str, str]:
+    """(content hash, published date, canonical URL, how they were read) of an article page."""
+    body = response.body
+    return hashlib.sha256(body).hexdigest(), *pages.read(body, response.url, lambda: response.selector)
 
 
 def _article_item(article: tuple[str, str, datetime | None, bool]) -> PageItem:
@@ -342,28 +376,5 @@ def _headers(headers: Any) -> list[tuple[str, str]]:
 
 def failure_reason(failure: Failure) -> str:
     """A short, stable reason for a failed download."""
-    exc = failure.value
-    if isinstance(exc, Refused):
-        return exc.reason
-    if isinstance(exc, HttpError):
-        return f"http_{exc.response.status}"
-    if isinstance(exc, TimeoutError | TCPTimedOutError | DownloadTimeoutError):
-        return "timeout"
-    if isinstance(exc, DNSLookupError | CannotResolveHostError):
-        return "dns_error"
-    if isinstance(exc, ConnectionRefusedError | DownloadConnectionRefusedError):
-        return "connection_refused"
-    message = str(exc)
-    if (
-        isinstance(exc, CancelledError | DownloadCancelledError)
-        or "maxsize" in message.lower()
-        or "DOWNLOAD_MAXSIZE" in message
-    ):
-        return "too_large"
-    if isinstance(exc, IgnoreRequest):
-        if "robots.txt" in message:
-            return "robots_disallowed"
-        if "offsite" in message.lower():
-            return "offsite_redirect"
-        return "ignored"
-    return type(exc).__name__.lower()
+    return exception_reason(failure.value)
+
