@@ -9,12 +9,11 @@ import os
 from datetime import date
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from ingest import partition, pipeline
+from ingest import partition, pipeline, table
 from ingest import s3 as s3io
 
 DAY = date(2026, 11, 20)
@@ -73,8 +72,7 @@ def write_raw_partition(bucket: str, tmp: Path) -> None:
             record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers)
             writer.write_record(record)
     s3 = s3io.client()
-    staged = partition.stage_files(s3, bucket, [warc], "raw", SOURCE, DAY, "test")
-    partition.publish(s3, bucket, "raw", SOURCE, DAY, staged, {"crawl": {}})
+    partition.publish(s3, bucket, "raw", SOURCE, DAY, [warc], {"crawl": {}}, "test")
 
 
 @pytest.fixture
@@ -100,9 +98,9 @@ def test_clean_and_validate_a_day_with_hostile_pages(bucket: str, sources: Path,
     assert listed == {"https://hostile.example/support": "appeal_only", "https://hostile.example/random": "binary"}
     validated = pipeline.validate(cleaned)  # the appeal-only page does not fail the source-day
     published = pipeline.publish(validated, run_id="test")
-    path = tmp_path / "clean.parquet"
-    s3io.download_file(s3io.client(), bucket, published["keys"][0], path)
-    rows = {r["url"]: r["text"] for r in pq.read_table(path, columns=["url", "text"]).to_pylist()}
+    assert published["rows"] == stats["articles"]
+    day = table.open_table(bucket).to_pyarrow_table(columns=["url", "text"], filters=[("source", "=", SOURCE)])
+    rows = {r["url"]: r["text"] for r in day.to_pylist()}
     for url in ("https://hostile.example/ru/1251", "https://hostile.example/ru/koi8", "https://hostile.example/ru/lie"):
         assert all(p in rows[url] for p in RU), url  # decoded, not mojibake
     assert all(f"https://hostile.example/en/{i}" in rows for i in range(6))
@@ -127,9 +125,7 @@ def test_a_slow_page_is_too_slow_and_the_rest_of_the_day_is_cleaned(
                 writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers)
             )
     s3 = s3io.client()
-    partition.publish(
-        s3, bucket, "raw", SOURCE, DAY, partition.stage_files(s3, bucket, [warc], "raw", SOURCE, DAY, "t"), {}
-    )
+    partition.publish(s3, bucket, "raw", SOURCE, DAY, [warc], {}, "t")
     stats = pipeline.clean(SOURCE, DAY, attempt="a1")["stats"]
     assert stats["rejected"] == {"too_slow": 1} and stats["articles"] == 5
     assert stats["rejected_documents"][0]["url"] == "https://hostile.example/slow"

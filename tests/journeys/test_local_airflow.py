@@ -18,6 +18,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -36,6 +37,7 @@ from tests.readme import block
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "my-news-bucket"  # the README's example bucket: its reader blocks run as written
 DAG = "news_daily"
 PUBLISHERS = ("millbrook", "eastmere")  # two of the demo site's three: enough, and half the work of three
 ARCHIVE_DAY = date(2023, 4, 28)  # the archive site's newest day; its articles go back to 2023-04-25
@@ -148,8 +150,8 @@ def _check_partitions(bucket: str, site, day: date) -> int:
     read back as an analyst does (ingest.downstream)."""
     con = downstream.connect()
     rows = con.execute(
-        f"SELECT source, url, text, published_at FROM read_parquet('{downstream.clean_glob(bucket)}', "
-        f"hive_partitioning=true) WHERE dt = DATE '{day}'"
+        f"SELECT source, url, text, published_at FROM delta_scan('{downstream.clean_uri(bucket)}') "
+        f"WHERE dt = DATE '{day}'"
     ).fetchall()
     expected = _expected(site, day)
     assert sum(len(v) for v in expected.values()) >= 2, f"the demo site has no article on {day}"
@@ -163,6 +165,25 @@ def _check_partitions(bucket: str, site, day: date) -> int:
     return len(rows)
 
 
+def _read_as_documented(checkout: Path, env: dict[str, str], counts: dict[date, int]) -> None:
+    """Every reader block of the README ("Reading it") runs as written on the table the runs wrote: the bucket is
+    the README's own `my-news-bucket`. The unfiltered one shows each day's articles; the others filter on the
+    README's example source and day, so here they must run and find none."""
+    reader_env = {**env, "AWS_ALLOW_HTTP": "true"}
+    for name in ("read-duckdb-python", "read-pandas", "read-pyarrow", "read-polars"):
+        done = subprocess.run(
+            [sys.executable, "-c", block(name).text], cwd=checkout, env=reader_env, capture_output=True, text=True,
+            timeout=180,
+        )  # fmt: skip
+        assert done.returncode == 0, f"README block {name!r} failed:\n{done.stderr[-3000:]}"
+        if name == "read-duckdb-python":
+            for day, n in counts.items():
+                shown = [line for line in done.stdout.splitlines() if str(day) in line]
+                assert sum(int(re.findall(r"\d+", line.rsplit(str(day), 1)[1])[0]) for line in shown) == n, done.stdout
+    rows = downstream.connect().execute(block("read-duckdb-sql").text).fetchall()  # the README's days: from 2026-11
+    assert all(dt >= date(2026, 11, 1) for _, dt, _ in rows), rows
+
+
 @pytest.fixture(scope="module")
 def journey(checkout, newcomer_env, home, tmp_path_factory):
     from demo_site import DemoSite
@@ -171,7 +192,7 @@ def journey(checkout, newcomer_env, home, tmp_path_factory):
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     state = tmp_path_factory.mktemp("journey")
     with (
-        local_s3_env("news-journey") as s3server,
+        local_s3_env(BUCKET) as s3server,
         DemoSite(ARCHIVE_DAY) as archive,
         DemoSite(yesterday) as current,
     ):
@@ -180,7 +201,7 @@ def journey(checkout, newcomer_env, home, tmp_path_factory):
         env = {
             **newcomer_env,
             **s3server.env,
-            "NEWS_BUCKET": "news-journey",
+            "NEWS_BUCKET": BUCKET,
             "NEWS_SOURCES": str(sources),
             "NEWS_TASK_RETRIES": "1",
             "NEWS_RETRY_DELAY_SECONDS": "2",
@@ -282,8 +303,8 @@ def test_2023_days_by_rest_and_backfill_while_make_demo_runs_then_reclean(journe
     assert spans[0][1] <= spans[1][0], "--max-active-runs 1: the backfill's days ran one after the other"
 
     bucket = env["NEWS_BUCKET"]
-    for day in [REST_DAY, *BACKFILL_DAYS]:
-        _check_partitions(bucket, archive, day)
+    counts = {day: _check_partitions(bucket, archive, day) for day in [REST_DAY, *BACKFILL_DAYS]}
+    _read_as_documented(checkout, env, counts)
 
     # make demo ran beside it with its own state: neither saw the other's runs or reports
     assert set(rest.runs()) == {triggered["dag_run_id"], *backfill}
