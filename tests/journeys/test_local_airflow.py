@@ -31,7 +31,7 @@ import psutil
 import pytest
 import yaml
 
-from ingest import downstream, partition
+from ingest import downstream, table
 from ingest import s3 as s3io
 from tests.readme import block
 
@@ -337,14 +337,17 @@ def test_2023_days_by_rest_and_backfill_while_make_demo_runs_then_reclean(journe
     # the README's re-clean of the backfilled days: from the raw partitions, no request to the site. Airflow runs
     # one backfill per DAG at a time: the first must be marked complete (the scheduler does so soon after its runs)
     _wait_backfill_done(rest, backfill_made, timeout=300)
-    before = {d: _clean_manifest_times(s3, bucket, d) for d in BACKFILL_DAYS}
+    before = {d: _clean_commits(bucket, d) for d in BACKFILL_DAYS}
     requests = len(archive.request_log)
     started = datetime.now(UTC).isoformat()
     run_block("reclean", checkout, env, timeout=180)
     _wait_backfill_done(rest, started, timeout=600)
     assert len(archive.request_log) == requests, "re-cleaning fetched from the site"
     for day in BACKFILL_DAYS:
-        assert _clean_manifest_times(s3, bucket, day) != before[day], f"dt={day} was not re-cleaned"
+        after = _clean_commits(bucket, day)
+        assert set(after) == set(PUBLISHERS) and all(after[p] > before[day][p] for p in PUBLISHERS), (
+            f"dt={day} was not re-cleaned: versions {before[day]} -> {after}"
+        )
         _check_partitions(bucket, archive, day)
     listed = run_block("list-runs", checkout, env).stdout
     assert all(b in listed for b in backfill), listed
@@ -416,11 +419,12 @@ def _failures(rest: Rest, runs: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _clean_manifest_times(s3, bucket: str, day: date) -> dict[str, str]:
-    out = {}
-    for source in PUBLISHERS:
-        key = partition.partition_prefix("clean", source, day) + partition.MANIFEST
-        out[source] = str(s3.head_object(Bucket=bucket, Key=key)["LastModified"])
+def _clean_commits(bucket: str, day: date) -> dict[str, int]:
+    """Per publisher, the table version of the latest commit of its partition for `day`."""
+    out: dict[str, int] = {}
+    for commit in table.history(bucket):  # newest first
+        if commit.get("dt") == day.isoformat() and commit.get("source") in PUBLISHERS:
+            out.setdefault(commit["source"], commit["version"])
     return out
 
 
