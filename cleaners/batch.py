@@ -1,8 +1,9 @@
 """clean_batch: a stream of documents through all three layers, in input order, bounded in time and memory.
 
-Extraction (layers 1-2) runs in worker processes when there is more than one worker or a time budget:
-a document that runs over its budget has its worker killed and replaced (pebble's process pool), comes
-back rejected with reason `too_slow`, and the batch goes on. A worker that dies (a crash in C code,
+Extraction (layers 1-2) runs in worker processes when there is more than one worker or a time budget
+(workers.py; plain child processes, so this holds in a Celery prefork worker's daemonic process too): a
+document that runs over its budget has its worker killed and replaced, comes back rejected with reason
+`too_slow`, and the batch goes on. A worker that dies (a crash in C code,
 the kernel's OOM killer) costs only its document (reason `failed`). Only a bounded number of documents
 is in flight, so memory does not grow with the batch.
 
@@ -15,10 +16,8 @@ bound), independent of the number of documents.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from newsconfig.sources import CleaningRules
@@ -26,6 +25,7 @@ from newsconfig.sources import CleaningRules
 from .article import Article
 from .extract import Draft, extract_paragraphs, finish, resolve_rules
 from .repeats import BoilerplateState, Keys
+from .workers import WorkerDied, WorkerPool, WorkerTimeout
 
 LOG = logging.getLogger(__name__)
 IN_FLIGHT_PER_WORKER = 2  # documents handed to the pool ahead of the one being waited for, per worker
@@ -51,44 +51,23 @@ def _in_process(docs: Iterable[Doc], source: Any) -> Iterator[Draft]:
         yield _job(*_unpack(doc), source)
 
 
-def _context() -> Any:
-    # a fork server: workers start from a small single-threaded process that has imported the cleaners,
-    # not from the caller (an Airflow task, a test runner) with its threads and its memory
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["cleaners.batch"])
-    return ctx
-
-
 def _pooled(docs: Iterable[Doc], source: Any, workers: int, budget: float | None) -> Iterator[Draft]:
-    from pebble import ProcessExpired, ProcessPool
-
-    pool = ProcessPool(max_workers=workers, context=_context())
-    in_flight: deque = deque()
-    try:
-        for doc in docs:
-            html, url, ctype = _unpack(doc)
-            in_flight.append((url, pool.schedule(_job, args=(html, url, source, ctype), timeout=budget)))
-            if len(in_flight) > IN_FLIGHT_PER_WORKER * workers:
-                yield _result(*in_flight.popleft(), budget, ProcessExpired)
-        while in_flight:
-            yield _result(*in_flight.popleft(), budget, ProcessExpired)
-    finally:
-        pool.stop()
-        pool.join()
+    jobs = ((url, (html, url, source, ctype)) for html, url, ctype in map(_unpack, docs))
+    with WorkerPool("cleaners.batch:_job", size=workers, budget=budget, ahead=IN_FLIGHT_PER_WORKER * workers) as pool:
+        for url, result in pool.map(jobs):
+            yield _result(url, result, budget)
 
 
-def _result(url: str | None, future: Any, budget: float | None, expired: type) -> Draft:
-    try:
-        return future.result()
-    except FutureTimeout:
-        LOG.warning("cleaning %s took over %.0f s: its worker was replaced", url, budget)
+def _result(url: str | None, result: Draft | BaseException, budget: float | None) -> Draft:
+    if isinstance(result, Draft):
+        return result
+    if isinstance(result, WorkerTimeout):
         return Draft(Article(url=url).reject("too_slow", f"too slow: cleaning took over {budget:g} s"))
-    except expired as err:
-        LOG.error("the worker cleaning %s died: %s", url, err)
-        return Draft(Article(url=url).reject("failed", f"extraction failed: the worker died ({err})"))
-    except Exception as err:  # noqa: BLE001 - e.g. a result that does not pickle: one document, not the batch
-        LOG.exception("cleaning %s failed in its worker", url)
-        return Draft(Article(url=url).reject("failed", f"extraction failed: {type(err).__name__}: {err}"[:200]))
+    if isinstance(result, WorkerDied):
+        LOG.error("the worker cleaning %s died: %s", url, result)
+        return Draft(Article(url=url).reject("failed", f"extraction failed: the worker died ({result})"))
+    LOG.error("cleaning %s failed in its worker: %r", url, result)  # one document, not the batch
+    return Draft(Article(url=url).reject("failed", f"extraction failed: {type(result).__name__}: {result}"[:200]))
 
 
 def _portable(source: Any) -> Any:
@@ -119,11 +98,6 @@ def clean_batch(
     if state is None:
         state = BoilerplateState(source=source if isinstance(source, str) else None)
     if workers <= 1 and budget is None:
-        drafts = _in_process(docs, source)
-    elif multiprocessing.current_process().daemon:
-        # a daemonic process (a Celery prefork worker's task) may not start worker processes: extraction
-        # runs here, and the budget is not enforced (pages of many short blocks are still cut down)
-        LOG.warning("clean_batch in a daemonic process: no worker processes, the time budget is not enforced")
         drafts = _in_process(docs, source)
     else:
         drafts = _pooled(docs, _portable(source), max(1, workers), budget)

@@ -104,18 +104,53 @@ def test_batch_counts_appeal_only_in_place() -> None:
     assert [a.reason for a in arts] == [None, None, "appeal_only", None]
 
 
-def test_in_a_daemonic_process_the_batch_runs_in_process() -> None:
-    """Celery's prefork workers are daemonic: multiprocessing refuses them children."""
+def test_in_a_daemonic_process_the_budget_still_holds() -> None:
+    """Celery's prefork workers are daemonic, and multiprocessing refuses them children: the worker processes
+    are plain child processes, so a slow page is still stopped at its budget there."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_clean_in_child, args=(queue,), daemon=True)
     proc.start()
-    result = queue.get(timeout=120)
+    result = queue.get(timeout=300)
     proc.join(30)
-    assert result == [True, True, True]
+    assert result == [None, "too_slow", None, None], result
 
 
 def _clean_in_child(queue) -> None:
-    queue.put([a.error is None and "Story" in a.text for a in clean_batch(normal_docs(3), budget=30.0)])
+    slow = page([f"Paragraph {i} of a very long page." for i in range(9000)])
+    docs = [normal_docs(1)[0], (slow, "https://ledger.example/slow"), *normal_docs(3)[1:]]
+    try:
+        queue.put([a.reason for a in clean_batch(docs, source=SLOW_RULE, budget=3.0)])
+    except Exception as err:  # noqa: BLE001 - the test shows it
+        queue.put(repr(err))
+
+
+def echo_crash_or_raise(x: str) -> str:
+    """Run in a worker process by the next test."""
+    import os
+
+    if x == "die":
+        os._exit(3)
+    if x == "raise":
+        raise ValueError("bad input")
+    if x == "hang":
+        time.sleep(600)
+    return x.upper()
+
+
+def test_a_worker_that_dies_hangs_or_raises_costs_only_its_document() -> None:
+    from cleaners.workers import WorkerDied, WorkerPool, WorkerTimeout
+
+    inputs = ["a", "die", "b", "raise", "hang", "c", "d", "e"]
+    start = time.monotonic()
+    with WorkerPool("tests.test_cleaners_batch:echo_crash_or_raise", size=2, budget=5.0, ahead=1) as pool:
+        results = list(pool.map((x, (x,)) for x in inputs))
+    assert [label for label, _ in results] == inputs
+    got = {label: r for label, r in results}
+    assert [got[x] for x in "abcde"] == list("ABCDE")
+    assert isinstance(got["die"], WorkerDied) and "exit code 3" in str(got["die"])
+    assert isinstance(got["raise"], ValueError) and str(got["raise"]) == "bad input"
+    assert isinstance(got["hang"], WorkerTimeout)
+    assert time.monotonic() - start < 120  # the hanging job is stopped at its budget, not after 600 s
