@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
@@ -67,6 +68,7 @@ PATH_WORDS = {
 # segments that may go on after a "-" or "_" ("donate-now", "newsletter_signup"): verbs, not topics
 PATH_PREFIXES = ("donate", "subscribe", "spenden", "abonnieren", "newsletter", "membership", "signup")
 _SEGMENT = re.compile(r"[/?#&=]+")
+_SEGMENT_HEAD = re.compile(r"[-_.]")
 _DISMISS_ATTR = re.compile(r"(?:^|[\s_-])(?:close|dismiss|closer)(?:$|[\s_-])|modal-close|btn-close", re.I)
 _DISMISS_TEXT = frozenset({"×", "✕", "✖", "x", "╳"})
 _BOX_TAGS = frozenset({"div", "section", "aside", "form", "figure", "footer", "header", "dialog", "li", "p", "span"})
@@ -80,7 +82,12 @@ def endpoint(url: str | None) -> tuple[str, str] | None:
     ("endpoint", kind) for an appeal path word; None otherwise."""
     if not url or len(url) > 2000:
         return None
-    url = url.strip().lower()
+    # a page's navigation repeats on every page of a source: the same links, classified once
+    return _classify(url.strip().lower(), "vendor" in ENABLED, "endpoint" in ENABLED)
+
+
+@lru_cache(maxsize=16384)
+def _classify(url: str, vendors: bool, paths: bool) -> tuple[str, str] | None:
     if url.startswith(("mailto:", "tel:", "javascript:", "#")) and not url.startswith("#/portal/signup"):
         return None
     try:
@@ -88,20 +95,22 @@ def endpoint(url: str | None) -> tuple[str, str] | None:
     except ValueError:
         return None
     host = (parts.hostname or "").removeprefix("www.")
-    if host and "vendor" in ENABLED:
-        for vendor, kind in VENDORS.items():
-            if host == vendor or host.endswith("." + vendor):
+    if host and vendors:
+        labels = host.split(".")
+        for i in range(len(labels) - 1):  # the host and each parent domain: a suffix of the host
+            kind = VENDORS.get(".".join(labels[i:]))
+            if kind:
                 return "vendor", kind
     if host.startswith(("donate.", "give.", "join.", "support.", "subscribe.", "abo.", "spenden.", "membership.")):
         return "endpoint", PATH_WORDS.get(host.split(".")[0], "donate")
-    if "endpoint" not in ENABLED:
+    if not paths:
         return None
     for seg in _SEGMENT.split(parts.path + "/" + (parts.fragment or "")):
         if not seg:
             continue
         kind = PATH_WORDS.get(seg)
         if kind is None:
-            head = re.split(r"[-_.]", seg, maxsplit=1)[0]
+            head = _SEGMENT_HEAD.split(seg, maxsplit=1)[0]
             kind = PATH_WORDS.get(head) if head in PATH_PREFIXES else None
         if kind:
             return "endpoint", kind
