@@ -78,8 +78,8 @@ class HostileWeb:
         self.main.routes["/robots.txt"] = ALLOW_ALL
         self.main.routes["/feed.xml"] = Resp(body=rss(self.feed), headers=XML)
 
-    def site(self, host: str = "127.0.0.1") -> SpiderSite:
-        site = SpiderSite(self.day, host=host)
+    def site(self, host: str = "127.0.0.1", tls: bool = False) -> SpiderSite:
+        site = SpiderSite(self.day, host=host, tls=tls)
         site.routes.clear()
         site.routes["/robots.txt"] = ALLOW_ALL
         self.sites.append(site)
@@ -237,6 +237,14 @@ def _header_flood(web: HostileWeb) -> None:
     web.feed.append((f"{web.main.base}/a/header-flood", web.at))
 
 
+def _https_header_flood(web: HostileWeb) -> None:
+    """The same over HTTPS: the head is bounded above TLS too, and the site's other article is stored."""
+    secure = web.site(tls=True)
+    web.article(secure, "/a/tls-good")
+    secure.routes["/a/tls-header-flood"] = Raw(flood_headers)
+    web.feed.append((f"{secure.base}/a/tls-header-flood", web.at))
+
+
 # -- robots.txt ----------------------------------------------------------------------------------------------
 
 
@@ -360,6 +368,10 @@ CASES: dict[str, Case] = {
     "header_flood": Case(
         "a response head that never ends", _header_flood, lambda r: _reason(r, "/a/header-flood")
     ),
+    "https_header_flood": Case(
+        "the same over HTTPS", _https_header_flood,
+        lambda r: f"{_reason(r, '/a/tls-header-flood')}; its site's article {_reason(r, '/a/tls-good')}",
+    ),  # fmt: skip
     "robots_503": Case(
         "robots.txt answers 503", _robots_503,
         lambda r: f"{_reason(r, '/a/behind-503')}; {_robots_count(r)}",

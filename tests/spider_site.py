@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -76,6 +77,36 @@ def sitemap(entries: list[tuple[str, datetime]]) -> Resp:
     return Resp(body=body.encode(), headers={"Content-Type": XML})
 
 
+def tls_context(host: str) -> ssl.SSLContext:
+    """A server-side TLS context with a fresh self-signed certificate for `host` (files in a temp folder)."""
+    import ipaddress
+    import tempfile
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    folder = Path(tempfile.mkdtemp(prefix="tls-"))
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return ctx
+
+
 ALLOW_ALL = Resp(body=b"User-agent: *\n", headers={"Content-Type": "text/plain"})
 
 
@@ -84,7 +115,7 @@ class SpiderSite:
 
     ARCHIVE_MONTHS = 36
 
-    def __init__(self, day: date, host: str = "127.0.0.1") -> None:
+    def __init__(self, day: date, host: str = "127.0.0.1", tls: bool = False) -> None:
         self.day, self.host = day, host
         self.requests: list[tuple[float, str, str]] = []  # (time, method, path)
         self.stopping = threading.Event()
@@ -93,7 +124,9 @@ class SpiderSite:
         self._hits: dict[str, int] = {}
         self.server = ThreadingHTTPServer((host, 0), self._handler())
         self.server.daemon_threads = True
-        self.base = f"http://{host}:{self.server.server_address[1]}"
+        if tls:  # HTTPS with a self-signed certificate (the crawler does not verify, as Scrapy's default)
+            self.server.socket = tls_context(host).wrap_socket(self.server.socket, server_side=True)
+        self.base = f"{'https' if tls else 'http'}://{host}:{self.server.server_address[1]}"
         self.routes: dict[str, Resp | Raw | Callable[[int], Resp]] = {}
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._build()

@@ -161,6 +161,13 @@ def test_a_response_head_that_never_ends_is_cut_and_counted(hostile):
     assert line(hostile, "/a/header-flood")["reason"] == "headers_too_large"
 
 
+def test_over_https_too(hostile):
+    bounded_and_complete(hostile)
+    flood, good = line(hostile, "/a/tls-header-flood"), line(hostile, "/a/tls-good")
+    assert flood["url"].startswith("https://") and flood["reason"] == "headers_too_large"
+    assert good["url"].startswith("https://") and good["warc_file"]
+
+
 # -- robots.txt ----------------------------------------------------------------------------------------------------
 
 
