@@ -48,18 +48,14 @@ def same_site(url: str, other: str) -> bool:
     return bool(a) and (a == b or a.endswith("." + b) or b.endswith("." + a))
 
 
-def _networks(*blocks: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(b) for b in blocks)
-
-
 # Where the IANA special-purpose registries differ from Python 3.11's `ipaddress` tables (which predate some
 # entries): blocks that are not globally reachable although `is_global` says so, and globally reachable
 # exceptions inside blocks it refuses. The whole contract is frozen in tests/test_address_contract.py.
-NOT_GLOBAL = _networks("192.0.0.0/24", "192.88.99.0/24", "3fff::/20", "fec0::/10")
-GLOBAL = _networks(
+NOT_GLOBAL = tuple(map(ipaddress.ip_network, ("192.0.0.0/24", "192.88.99.0/24", "3fff::/20", "fec0::/10")))
+GLOBAL = tuple(map(ipaddress.ip_network, (
     "192.0.0.9/32", "192.0.0.10/32", "2001:1::1/128", "2001:1::2/128", "2001:1::3/128", "2001:3::/32",
     "2001:4:112::/48", "2001:20::/28", "2001:30::/28",
-)  # fmt: skip
+)))  # fmt: skip
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address connected to
 
 
@@ -83,7 +79,7 @@ def is_blocked_address(host: str) -> bool:
     if host in BLOCKED_NAMES or host.endswith(".localhost"):
         return True
     try:
-        ip = ipaddress.ip_address(host.replace("%25", "%"))  # a zone in a URL is escaped: [fe80::1%25eth0]
+        ip = ipaddress.ip_address(host)
     except ValueError:
         try:  # shorthand IPv4 forms the resolver accepts too: 127.1, 0x7f000001, 2130706433
             ip = ipaddress.ip_address(socket.inet_aton(host))

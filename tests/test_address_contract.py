@@ -145,3 +145,42 @@ def test_names_and_forms_of_this_machine_are_refused(host):
 @pytest.mark.parametrize("host", ["example.com", "news.example.org", "localhost.example.com", "1.2.3.4.example"])
 def test_ordinary_names_are_left_to_the_resolver(host):
     assert not is_blocked_address(host), host
+
+
+# -- the URL rules beside the guard ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://Example.COM/a?utm_source=x&id=3&fbclid=y#top", "https://example.com/a?id=3"),
+        ("HTTP://example.com:80", "http://example.com/"),
+        ("https://example.com:443/a", "https://example.com/a"),
+        ("https://example.com:8443/a", "https://example.com:8443/a"),
+        ("http://example.com:443/a", "http://example.com:443/a"),
+        ("  https://example.com/a?b=&UTM_medium=m&Pk_campaign=c&gclid=1  ", "https://example.com/a?b="),
+        ("https://example.com/a?mtm_kw=1&hsa_x=2&at_medium=3&_ga=4&ref=5", "https://example.com/a?ref=5"),
+        ("/a?utm_source=x&b=1#f", "/a?b=1"),  # no host: none made up
+    ],
+)
+def test_strip_tracking_gives_the_canonical_form(url, expected):
+    from spiders.urls import strip_tracking
+
+    assert strip_tracking(url) == expected
+
+
+def test_host_domain_and_site_membership():
+    from spiders.urls import host_of, in_domains, same_site
+
+    assert host_of("https://News.Example.com:8080/a") == "news.example.com" and host_of("/relative") == ""
+    assert in_domains("News.Example.com.", ["example.com"]) and in_domains("example.com", ["example.com"])
+    assert not in_domains("badexample.com", ["example.com"]) and not in_domains("example.com", [])
+    assert not in_domains("example.com.evil.org", ["example.com"])
+    assert same_site("https://www.example.com/a", "https://example.com/b")
+    assert same_site("https://example.com/a", "https://news.example.com/b")
+    assert same_site("https://news.example.com/a", "https://example.com/b")
+    assert not same_site("https://example.com/a", "https://badexample.com/b")
+    assert not same_site("https://badexample.com/a", "https://example.com/b")
+    assert not same_site("/a", "/b"), "no host is no site"
+    assert same_site("https://www.example.com/a", "https://news.example.com/b")  # www. is not part of the site
+    assert same_site("https://news.example.com/a", "https://www.example.com/b")
