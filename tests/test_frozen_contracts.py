@@ -308,3 +308,12 @@ def test_the_crawl_task_asks_for_one_utc_day_and_its_partition(monkeypatch, logi
     monkeypatch.setattr(pipeline, "crawl", lambda *args: calls.append(args) or {})
     module.news_daily_dag.get_task("per_source.crawl").python_callable(source="alpha")
     assert calls == [("alpha", day, day + timedelta(days=1), True, "r-0-1")]
+
+
+@pytest.mark.parametrize("settings", [{}, {"NEWS_WINDOW_START": "2025-06-02"}, {"NEWS_WINDOW_END": "2025-06-03"}])
+def test_the_window_filter_needs_both_ends(settings):
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.test import get_crawler
+
+    with pytest.raises(NotConfigured, match="^no window$"):
+        WindowFilterPipeline.from_crawler(get_crawler(settings_dict=settings))
