@@ -33,7 +33,7 @@ MODULES = {
     "spiders/pipelines.py": {
         "only": "WindowFilterPipeline",  # the window filter; the capture pipeline is another module's concern
         "before": ["tests/test_spider_capture.py"],
-        "after": ["tests/test_spider_capture.py", "tests/test_frozen_contracts.py", "-k", "window or capture"],
+        "after": ["tests/test_spider_capture.py", "tests/test_frozen_contracts.py", "-k", "window or capture or hint"],
     },
     "ingest/report.py": {
         "only": "x_summarise|x_failed_fetches",  # the status per source; the HTML and text pages are layout
