@@ -317,3 +317,55 @@ def test_the_window_filter_needs_both_ends(settings):
 
     with pytest.raises(NotConfigured, match="^no window$"):
         WindowFilterPipeline.from_crawler(get_crawler(settings_dict=settings))
+
+
+def test_the_summary_of_one_source_field_by_field():
+    from ingest.report import summarise
+
+    crawl = {"stored": 3, "finish_reason": "finished", "rejected": {"duplicate": 1}, "elapsed_seconds": 12.5,
+             "time_budget_seconds": 2880.0, "failed_fetches": {"http_503": 2}, "failed_documents": {"timeout": 1},
+             "lost_documents": {"timeout": 1}}  # fmt: skip
+    clean = {"articles": 1, "rejected": {"duplicate": 2, "empty text": 1}, "removed_by_rule": {"appeal:x": 3}}
+    stages = {"crawl": {"summary": crawl}, "clean": {"stats": clean}, "validate": {},
+              "publish": {"keys": ["k1"], "version": 7}, "error": None}  # fmt: skip
+    assert summarise(date(2025, 6, 2), "run-1", {"delta": stages}) == {
+        "dt": "2025-06-02",
+        "run_id": "run-1",
+        "failed": [],
+        "published_with_failures": ["delta"],
+        "rejected_by_reason": {"duplicate": 3, "empty text": 1},
+        "removed_by_rule": {"appeal:x": 3},
+        "failed_fetches_by_reason": {"http_503": 2, "timeout": 1},
+        "discovery_errors_by_reason": {"timeout": 1},
+        "sources": {
+            "delta": {
+                "status": "published_with_failures", "failed_stage": None, "error": None, "fetched": 3,
+                "articles": 1, "rejected": {"duplicate": 3, "empty text": 1}, "removed_by_rule": {"appeal:x": 3},
+                "keys": ["k1"], "table_version": 7,
+                "failed_fetches": {"total": 3, "articles": {"http_503": 2}, "documents": {"timeout": 1}},
+                "discovery_errors": {"timeout": 1}, "finish_reason": "finished", "unfinished": 0,
+                "elapsed_seconds": 12.5, "time_budget_seconds": 2880.0,
+            }
+        },
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("crawl", "status", "fetched"),
+    [
+        ({"fetched": 4}, "published", 4),  # a summary from before `stored`; no finish reason: not partial
+        ({"stored": 2, "finish_reason": "finished"}, "published", 2),
+        ({"stored": 2, "finish_reason": "finished", "unfinished": 1}, "published_with_failures", 2),
+        ({"stored": 2, "finish_reason": "closespider_timeout"}, "published_with_failures", 2),
+        ({"stored": 2, "failed_documents": {"http_404": 1}}, "published_with_failures", 2),  # no lost_documents yet
+        ({"stored": 2, "lost_documents": {}, "failed_documents": {}}, "published", 2),
+    ],
+)
+def test_what_makes_a_published_source_partial(crawl, status, fetched):
+    from ingest.report import summarise
+
+    stages = {"crawl": {"summary": crawl}, "clean": {"stats": {}}, "validate": {}, "publish": {}, "error": None}
+    source = summarise(date(2025, 6, 2), "r", {"s": stages})["sources"]["s"]
+    assert (source["status"], source["fetched"]) == (status, fetched)
+    if crawl.get("failed_documents"):
+        assert source["discovery_errors"] == {"http_404": 1}
