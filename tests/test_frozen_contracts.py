@@ -359,6 +359,7 @@ def test_the_summary_of_one_source_field_by_field():
         ({"stored": 2, "finish_reason": "closespider_timeout"}, "published_with_failures", 2),
         ({"stored": 2, "failed_documents": {"http_404": 1}}, "published_with_failures", 2),  # no lost_documents yet
         ({"stored": 2, "lost_documents": {}, "failed_documents": {}}, "published", 2),
+        ({"stored": 2, "failed_fetches": {"http_503": 1}}, "published_with_failures", 2),  # one is enough
     ],
 )
 def test_what_makes_a_published_source_partial(crawl, status, fetched):
@@ -366,6 +367,6 @@ def test_what_makes_a_published_source_partial(crawl, status, fetched):
 
     stages = {"crawl": {"summary": crawl}, "clean": {"stats": {}}, "validate": {}, "publish": {}, "error": None}
     source = summarise(date(2025, 6, 2), "r", {"s": stages})["sources"]["s"]
-    assert (source["status"], source["fetched"]) == (status, fetched)
+    assert (source["status"], source["fetched"], source["keys"]) == (status, fetched, [])
     if crawl.get("failed_documents"):
         assert source["discovery_errors"] == {"http_404": 1}
