@@ -14,7 +14,7 @@ export PIP_CACHE_DIR ?= $(CURDIR)/.cache/pip
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
 
-.PHONY: demo airflow test lint install lock bench bench-dag bench-storage clean
+.PHONY: demo airflow test lint install lock bench bench-dag bench-storage mutation clean
 
 # SERVE=1: keep the S3 endpoint, the demo site and an Airflow UI on the demo's run running until Ctrl-C.
 demo: $(VENV)/.installed
@@ -59,6 +59,11 @@ bench-dag: $(VENV)/.installed
 # The clean layer as a Delta table vs the Hive file layout: publish and DuckDB query times, file counts (about 3 min).
 bench-storage: $(VENV)/.installed
 	$(BIN)/python bench/storage.py
+
+# Mutation testing of the critical modules (mutmut), each with only its fast tests; not part of `make test`
+# (a few minutes). The table it prints is in bench/README.md.
+mutation: $(VENV)/.installed
+	$(BIN)/python bench/mutation.py
 
 clean:
 	rm -rf .airflow .state

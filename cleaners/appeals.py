@@ -436,7 +436,8 @@ class Matcher:
                 continue
             if e.found(low):
                 out.append(e.rule)
-        return out
+        # in rule-id order: `keys` is a set, whose order changes with each process's string hashing
+        return sorted(out, key=lambda r: r.id)
 
     def money_rule(self, s: str, low: str, keys: set[str]) -> str | None:
         """Id of the money rule whose amount-per-period pattern is in `s` (`keys`: its words' keys)."""

@@ -48,6 +48,31 @@ def same_site(url: str, other: str) -> bool:
     return bool(a) and (a == b or a.endswith("." + b) or b.endswith("." + a))
 
 
+# Where the IANA special-purpose registries differ from Python 3.11's `ipaddress` tables (which predate some
+# entries): blocks that are not globally reachable although `is_global` says so, and globally reachable
+# exceptions inside blocks it refuses. The whole contract is frozen in tests/test_address_contract.py.
+NOT_GLOBAL = tuple(map(ipaddress.ip_network, ("192.0.0.0/24", "192.88.99.0/24", "3fff::/20", "fec0::/10")))
+GLOBAL = tuple(map(ipaddress.ip_network, (
+    "192.0.0.9/32", "192.0.0.10/32", "2001:1::1/128", "2001:1::2/128", "2001:1::3/128", "2001:3::/32",
+    "2001:4:112::/48", "2001:20::/28", "2001:30::/28",
+)))  # fmt: skip
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address connected to
+
+
+def is_internal_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Not globally reachable (IANA special-purpose registries), multicast or reserved; an IPv6 address that
+    embeds an IPv4 one (IPv4-mapped, 6to4, NAT64) is judged by the IPv4 address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+        if embedded is not None:
+            return is_internal_ip(embedded)
+    if any(ip in net for net in GLOBAL):
+        return False
+    return any(ip in net for net in NOT_GLOBAL) or not ip.is_global or ip.is_multicast or ip.is_reserved
+
+
 def is_blocked_address(host: str) -> bool:
     """Private, loopback, link-local, multicast, reserved or metadata addresses (literal IPs and names)."""
     host = host.lower().strip("[]").rstrip(".")
@@ -60,6 +85,4 @@ def is_blocked_address(host: str) -> bool:
             ip = ipaddress.ip_address(socket.inet_aton(host))
         except OSError:
             return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback
+    return is_internal_ip(ip)
