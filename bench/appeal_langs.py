@@ -6,7 +6,7 @@ the contribution of each appeal signal.
   python bench/appeal_langs.py --speed [--pages 300] [--baseline-ref main]
   python bench/appeal_langs.py --ablation [--jobs 2] # each signal/layer off, on AEB + WCXB dev
 
---corpus: tests/data/appeals/{dev,heldout} (README there), cleaned as plain text by
+--corpus: tests/data/appeals/{dev,heldout,heldout2} (README there), cleaned as plain text by
   `cleaners.strip_text`: appeal lines kept and news lines lost, per language.
 --selection: the same corpus cleaned with lexicons chosen four ways: the detected language plus
   English (what the cleaner does), every lexicon, the detected language alone, English alone.
@@ -38,9 +38,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 def corpus() -> None:
     import cleaners
-    from tests.appeal_corpus import score_split, table
+    from tests.appeal_corpus import SPLITS, score_split, table
 
-    for split in ("dev", "heldout"):
+    for split in SPLITS:  # counts only: the held-out lines are never printed
         print(f"\n## {split}: appeal lines kept, news lines lost (negatives: news about appeals, quotes)")
         print(table(score_split(split, lambda t: cleaners.strip_text(t)[0])))
 
@@ -108,11 +108,17 @@ def _pages(limit: int) -> list[tuple[str, bytes]]:
 
 
 def _baseline(ref: str):
-    """The text layer of git revision `ref`, imported as a package of its own."""
+    """The text layer of git revision `ref` (with its lexicons), imported as a package of its own."""
     tmp = Path(tempfile.mkdtemp()) / "baseline_cleaners"
     tmp.mkdir()
     (tmp / "__init__.py").write_text("")
-    for name in ("appeals.py", "article.py"):
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", ref, "cleaners/lexicons"], cwd=ROOT, capture_output=True, check=True
+    )
+    lexicon_files = [n.removeprefix("cleaners/") for n in listed.stdout.decode().split()]
+    if lexicon_files:
+        (tmp / "lexicons").mkdir()
+    for name in ("appeals.py", "article.py", "language.py", *lexicon_files):
         src = subprocess.run(["git", "show", f"{ref}:cleaners/{name}"], cwd=ROOT, capture_output=True, check=True)
         (tmp / name).write_bytes(src.stdout)
     sys.path.insert(0, str(tmp.parent))

@@ -320,6 +320,11 @@ class _Edges:
     def __init__(self) -> None:
         openers: list[str] = []
         self.opener_ids: list[str] = []
+        # the opener variants by the key of their first word (an opener opens its line: only the
+        # line's first word's few variants are tried, not one alternation of all ~100);
+        # `opener_any`: those without a first word to key on (particles, cjk), tried on every line
+        by_key: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
+        self.opener_any: list[tuple[int, re.Pattern[str]]] = []
         self.opener_keys: set[str] = set()  # an opener line holds one of these (its first required word)
         self.opener_cjk = False
         self.dismiss: dict[str, str] = {}
@@ -330,6 +335,13 @@ class _Edges:
                     for p in rule.match:
                         openers.append(phrase_rx(p, lex.cjk, lex.proclitics))
                         self.opener_ids.append(rule.id)
+                        for v in expand(p):
+                            rx = (len(openers) - 1, re.compile(r"\W*(?:" + phrase_rx(v, lex.cjk, lex.proclitics) + ")"))
+                            first = _WORD.search(v.split(" ")[0].replace("_", " ").lower())
+                            if lex.cjk or lex.proclitics or first is None or v.startswith("#"):
+                                self.opener_any.append(rx)
+                            else:
+                                by_key.setdefault(key(first.group()), []).append(rx)
                         gates = phrase_gates(p, lex.cjk)
                         if lex.cjk:
                             self.opener_cjk = True
@@ -341,6 +353,16 @@ class _Edges:
                         if rule.family == "close":
                             self.close.add(dismiss_key(w))
         self.opener = re.compile(r"\W*(?:" + "|".join(f"({o})" for o in openers) + ")") if openers else None
+        self.opener_by_key = {k: sorted([*v, *self.opener_any], key=lambda x: x[0]) for k, v in by_key.items()}
+
+    def match_opener(self, low: str) -> str | None:
+        """Id of the first opener (in lexicon order) that opens the lower-case line `low`."""
+        first = _WORD.search(low)
+        tries = self.opener_by_key.get(key(first.group()), self.opener_any) if first is not None else self.opener_any
+        for i, rx in tries:
+            if rx.match(low) is not None:
+                return self.opener_ids[i]
+        return None
 
 
 @lru_cache(maxsize=1)
@@ -533,9 +555,7 @@ def _score(s: str, m: Matcher) -> Score:
         and m.opener is not None
         and (not keys.isdisjoint(m.opener_keys) or (m.opener_cjk and has_cjk))
     ):
-        hit = m.opener.match(low)
-        if hit is not None:
-            opener_id = m.opener_ids[hit.lastindex - 1] if hit.lastindex else m.opener_ids[0]
+        opener_id = _edges().match_opener(low)
     rules = m.fired(s, low, keys, cjk_text)
     asks = [r for r in rules if r.family in ASK_WEIGHTS]
     ask = min(asks, key=lambda r: (-r.weight, r.id)) if asks else None  # the strongest; ties by id
