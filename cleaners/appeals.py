@@ -32,6 +32,7 @@ THRESHOLD = 4  # score at which a paragraph alone is an appeal
 WEAK = 2  # some appeal signal
 ADJACENT = 3  # score at which a paragraph joins an adjacent appeal
 MAX_BLOCK = 20  # an opener looks this many paragraphs ahead for its dismiss line
+ADDRESS_MAX = 250  # characters: the publisher addressing the reader about an appeal topic, in a box this short
 OPENER_REACH = 8  # ...and this many for its last appeal paragraph when there is no dismiss line
 FALLBACK = ("en",)  # lexicons used beside the article's language (and alone when it is unknown)
 
@@ -567,6 +568,8 @@ def _score(s: str, m: Matcher) -> Score:
     reader, we, topic = found.get("reader"), found.get("we"), found.get("topic")
     total = (ask.weight if ask else 0) + (2 if we else 1) * (imp is not None) + (2 if we else 0) * money
     total += (reader is not None) + (we is not None) + (topic is not None)
+    if reader and we and topic and len(s) <= ADDRESS_MAX:
+        total += 1  # a short paragraph where "we" speak to "you" about an appeal topic: the publisher's box
     if reported:
         total -= 2
         if _QUOTES.search(s):  # quoted speech with a reporting verb: someone else's appeal, reported

@@ -211,3 +211,40 @@ def test_bad_lexicon_files_are_rejected(tmp_path: Path, text: str, message: str)
 def test_every_file_in_the_folder_is_a_lexicon() -> None:
     files = sorted(p.stem for p in HERE.glob("*.yaml"))
     assert files == sorted(languages())
+
+
+# --- inflected languages: a phrase word written in one form matches its other forms ------------
+
+
+def test_inflect_turns_long_phrase_words_into_stems() -> None:
+    from cleaners.lexicons import inflect_phrase
+
+    assert inflect_phrase("получайте ... почту|рассылку", 6, 2) == "получай* ... почту|рассыл*"
+    assert inflect_phrase("zapisz się? ... newslettera|newsletter #", 6, 2) == "zapi* się? ... newslette*|newslett* #"
+    assert inflect_phrase("wyłącz_ją blok*", 6, 2) == "wyłącz_ją blok*"  # multi-word and stems stay
+
+
+def test_an_inflected_lexicon_matches_a_case_its_phrase_did_not_write() -> None:
+    import re
+
+    import yaml
+
+    text = "получайте главное из нашей рассылки каждое утро."  # genitive; the phrase says рассылку
+    rule = next(r for r in lexicons()["ru"].rules if r.id == "appeal:newsletter:ru:newsletter-signup")
+    raw = next(r for r in yaml.safe_load((HERE / "ru.yaml").read_text())["rules"] if r["id"] == "newsletter-signup")
+
+    def hits(phrases) -> bool:
+        return any(re.search(appeals.phrase_rx(v), text) for p in phrases for v in expand(p))
+
+    assert hits(rule.match) and not hits(raw["match"])
+    assert rule in matcher(("ru",)).fired(
+        text, text, matcher(("ru",)).keys(frozenset(text.replace(".", "").split())), False
+    )
+
+
+@pytest.mark.parametrize(
+    "bad", ["inflect: 6", "inflect: {min: 6}", "inflect: {min: 5, cut: 2}", "inflect: {min: 6, cut: 2, max: 9}"]
+)
+def test_a_bad_inflect_setting_is_an_error(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(LexiconError, match="inflect"):
+        _load(_write(tmp_path, "xx.yaml", f"language: xx\n{bad}\n"))
