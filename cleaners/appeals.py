@@ -32,7 +32,6 @@ THRESHOLD = 4  # score at which a paragraph alone is an appeal
 WEAK = 2  # some appeal signal
 ADJACENT = 3  # score at which a paragraph joins an adjacent appeal
 MAX_BLOCK = 20  # an opener looks this many paragraphs ahead for its dismiss line
-ADDRESS_MAX = 250  # characters: the publisher addressing the reader about an appeal topic, in a box this short
 OPENER_REACH = 8  # ...and this many for its last appeal paragraph when there is no dismiss line
 FALLBACK = ("en",)  # lexicons used beside the article's language (and alone when it is unknown)
 
@@ -166,6 +165,18 @@ def _gate_words(phrase: str) -> list[tuple[tuple[str, bool], ...]]:
     return groups
 
 
+def _gate_alternatives(phrase: str) -> list[tuple[str, ...]]:
+    """The alternatives (lower case, as written) of each group `_gate_words` returns."""
+    groups = []
+    for tok in phrase.split(" "):
+        if tok in ("...", "#") or tok.endswith("?"):
+            continue
+        alts = tuple(a.lower() for a in tok.split("|"))
+        if all(_WORD.search(a.rstrip("*").replace("_", " ")) for a in alts):
+            groups.append(alts)
+    return groups
+
+
 # --- the compiled rules of a set of languages -------------------------------------------
 
 
@@ -180,6 +191,14 @@ class Entry:
     lead: bool = False  # the match must start at a word boundary (tested after the search)
     please: tuple[str, ...] | None = None  # imperative: must open a sentence, maybe after one of these
     words: tuple[tuple[str, bool], ...] = ()  # the first word's alternatives, whole (is a stem)
+
+    # the index group's alternatives when each is one whole word of any text it matches (no
+    # stem, no `_` join, no particle): a text without one of them cannot match (checked before the search)
+    whole: frozenset[str] | None = None
+
+    @property
+    def rest(self) -> tuple[frozenset[str], ...]:
+        return self.gates[1:]
 
     def found(self, low: str) -> bool:
         m = self.rx.search(low)
@@ -301,12 +320,18 @@ class _Compiled:
                     lead = not lex.cjk and _WORD.match(variant) is not None
                     rx = re.compile(phrase_rx(variant, lex.cjk, lex.proclitics, lead=False))
                     imperative = please if rule.family == "imperative" else None
-                    words = () if lex.cjk else _gate_words(variant)[0]
+                    groups = [] if lex.cjk else _gate_words(variant)
+                    words = groups[0] if groups else ()
+                    whole = None
                     if not lex.cjk:  # index under the most selective word: long, not a pronoun
                         common = self.common
                         best = min(gates, key=lambda g: (not g.isdisjoint(common), -min(map(len, g)), len(g)))
+                        i = gates.index(best)
+                        alts = _gate_alternatives(variant)[i]
+                        if not lex.proclitics and all("_" not in a and not a.endswith("*") for a in alts):
+                            whole = frozenset(w for w, _ in groups[i])
                         gates = (best, *(g for g in gates if g is not best))
-                    self.entries.append(Entry(rule, rx, gates, lex.cjk, lead, imperative, words))
+                    self.entries.append(Entry(rule, rx, gates, lex.cjk, lead, imperative, words, whole))
 
 
 @cache
@@ -433,9 +458,13 @@ class Matcher:
                     out.update(lang for stem, lang in pairs if w.startswith(stem))
         return out
 
-    def fired(self, s: str, low: str, keys: set[str], cjk_text: bool) -> list[Rule]:
-        """The phrase rules (every family but words and money) that match `s`."""
+    def fired(
+        self, s: str, low: str, keys: set[str], cjk_text: bool, words: frozenset[str] | None = None
+    ) -> list[Rule]:
+        """The phrase rules (every family but words and money) that match `s` (`words`: its
+        words, when known, spare the searches of phrases whose index word is not among them)."""
         seen: set[int] = set()
+        done: set[str] = set()  # ids of the rules found (a rule's other phrases need no search)
         out: list[Rule] = []
         candidates: list[Entry] = []
         for k in keys & self.index.keys():
@@ -443,21 +472,19 @@ class Matcher:
         if cjk_text:
             candidates += self.cjk_entries
         for e in candidates:
-            if e.rule in out or id(e) in seen:
+            rid = e.rule.id
+            if rid in done or id(e) in seen:
                 continue
             seen.add(id(e))
             if e.cjk:
                 if not all(any(g in low for g in group) for group in e.gates):
                     continue
-            else:
-                for group in e.gates[1:]:
-                    if keys.isdisjoint(group):
-                        break
-                else:
-                    if e.found(low):
-                        out.append(e.rule)
+            elif (words is not None and e.whole is not None and words.isdisjoint(e.whole)) or any(
+                keys.isdisjoint(group) for group in e.rest
+            ):
                 continue
             if e.found(low):
+                done.add(rid)
                 out.append(e.rule)
         return out
 
@@ -557,7 +584,7 @@ def _score(s: str, m: Matcher) -> Score:
         and (not keys.isdisjoint(m.opener_keys) or (m.opener_cjk and has_cjk))
     ):
         opener_id = _edges().match_opener(low)
-    rules = m.fired(s, low, keys, cjk_text)
+    rules = m.fired(s, low, keys, cjk_text, words)
     asks = [r for r in rules if r.family in ASK_WEIGHTS]
     ask = min(asks, key=lambda r: (-r.weight, r.id)) if asks else None  # the strongest; ties by id
     imp = next((r for r in rules if r.family == "imperative"), None)
@@ -568,8 +595,6 @@ def _score(s: str, m: Matcher) -> Score:
     reader, we, topic = found.get("reader"), found.get("we"), found.get("topic")
     total = (ask.weight if ask else 0) + (2 if we else 1) * (imp is not None) + (2 if we else 0) * money
     total += (reader is not None) + (we is not None) + (topic is not None)
-    if reader and we and topic and len(s) <= ADDRESS_MAX:
-        total += 1  # a short paragraph where "we" speak to "you" about an appeal topic: the publisher's box
     if reported:
         total -= 2
         if _QUOTES.search(s):  # quoted speech with a reporting verb: someone else's appeal, reported
@@ -662,8 +687,11 @@ def _paragraph_score(p: str, langs: tuple[str, ...] | None) -> Score:
         others |= {lang for lang, lex in lexicons().items() if lex.cjk and lang not in langs}
     if not others:
         return sc
-    fm = matcher(tuple(sorted(others)))
-    foreign = {r.lang for r in fm.fired(s, low, fm.keys(words, keys), cjk_text) if r.weight > 0}
+    foreign = set()
+    for lang in sorted(others):  # one cached matcher per language (not one per set of languages)
+        fm = matcher((lang,))
+        if any(r.weight > 0 for r in fm.fired(s, low, fm.keys(words, keys), cjk_text)):
+            foreign.add(lang)
     if not foreign:
         return sc
     from .language import detect_languages
