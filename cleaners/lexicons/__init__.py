@@ -36,7 +36,7 @@ PHRASE_WEIGHTS = {
     "opener": 0,  # "A message from ...", "Dear readers": starts a block
 }
 WORD_WEIGHTS = {"reader": 1, "we": 1, "topic": 1}
-INFLECTED = (*ASK_WEIGHTS, "imperative", "reported")  # families whose phrases `inflect` turns into stems
+INFLECTED = tuple(ASK_WEIGHTS)  # families whose phrases `inflect` turns into stems (not the verb lists)
 FAMILIES = (*PHRASE_WEIGHTS, *WORD_WEIGHTS, "money", "dismiss", "close")
 SCRIPTS = ("latin", "cyrillic", "greek", "arabic", "hebrew", "cjk")  # cjk: no spaces between words
 
@@ -50,13 +50,14 @@ _LETTERS = re.compile(r"^[^\W\d_]+$")
 
 
 def inflect_phrase(phrase: str, min_len: int, cut: int) -> str:
-    """`phrase` with every plain word of at least `min_len` letters turned into a stem that drops
-    its last `cut` letters (`рассылку` -> `рассыл*`): one written form of a word then matches its
-    other cases and persons in an inflected language. Words in multi-word alternatives, stems
-    and signs stay as written."""
+    """`phrase` with every plain word of at least `min_len` letters after the first turned into a
+    stem that drops its last `cut` letters (`рассылку` -> `рассылк*`): one written form of an
+    object then matches its other cases in an inflected language. The first word (the verb of a
+    call to action, written in the forms meant: `поддержать` must not take `поддержание`), words
+    in multi-word alternatives, stems and signs stay as written."""
     out = []
-    for tok in phrase.split(" "):
-        if tok in ("...", "#"):
+    for i, tok in enumerate(phrase.split(" ")):
+        if tok in ("...", "#") or i == 0:
             out.append(tok)
             continue
         opt = "?" if tok.endswith("?") else ""
