@@ -20,6 +20,7 @@ regular expressions whose words it contains.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ FALLBACK = ("en",)  # lexicons used beside the article's language (and alone whe
 
 _I = re.IGNORECASE
 _WORD = re.compile(r"\w+")
+_KEY_OF = operator.itemgetter(slice(None, KEY_LEN))  # a word's gating key (see `key`), mapped in C
 _DIGIT = re.compile(r"\d")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 _SEP = r"\W{0,3}"  # between the words of a phrase (word boundaries keep words apart)
@@ -165,6 +167,19 @@ def _gate_words(phrase: str) -> list[tuple[tuple[str, bool], ...]]:
     return groups
 
 
+def _first_words(alts: Sequence[str]) -> frozenset[str] | None:
+    """The whole words a text matching one of `alts` must hold where the alternative starts:
+    `log_in` is "log" ("log in") or "login" (no separator); None when an alternative is a stem
+    or holds a sign (no such word to name)."""
+    out: set[str] = set()
+    for alt in alts:
+        parts = alt.split("_")
+        if alt.endswith("*") or not all(_WORD.fullmatch(x) for x in parts):
+            return None
+        out.update("".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return frozenset(out)
+
+
 def _gate_alternatives(phrase: str) -> list[tuple[str, ...]]:
     """The alternatives (lower case, as written) of each group `_gate_words` returns."""
     groups = []
@@ -192,8 +207,8 @@ class Entry:
     please: tuple[str, ...] | None = None  # imperative: must open a sentence, maybe after one of these
     words: tuple[tuple[str, bool], ...] = ()  # the first word's alternatives, whole (is a stem)
 
-    # the index group's alternatives when each is one whole word of any text it matches (no
-    # stem, no `_` join, no particle): a text without one of them cannot match (checked before the search)
+    # the words one of which any text this matches holds whole (see `_first_words`), when the
+    # index group names them: the entry is then indexed under these words, not under keys
     whole: frozenset[str] | None = None
 
     @property
@@ -327,9 +342,8 @@ class _Compiled:
                         common = self.common
                         best = min(gates, key=lambda g: (not g.isdisjoint(common), -min(map(len, g)), len(g)))
                         i = gates.index(best)
-                        alts = _gate_alternatives(variant)[i]
-                        if not lex.proclitics and all("_" not in a and not a.endswith("*") for a in alts):
-                            whole = frozenset(w for w, _ in groups[i])
+                        if not lex.proclitics:
+                            whole = _first_words(_gate_alternatives(variant)[i])
                         gates = (best, *(g for g in gates if g is not best))
                     self.entries.append(Entry(rule, rx, gates, lex.cjk, lead, imperative, words, whole))
 
@@ -402,7 +416,8 @@ class Matcher:
     def __init__(self, langs: tuple[str, ...]) -> None:
         parts = [_compiled(lang) for lang in langs]
         self.langs = langs
-        self.index: dict[str, list[Entry]] = {}
+        self.index: dict[str, list[Entry]] = {}  # key -> entries (stems, signs, particles)
+        self.windex: dict[str, list[Entry]] = {}  # whole word -> entries (most entries)
         self.cjk_entries: list[Entry] = []
         # the words appeal phrases are indexed under, whole (stems apart), with their languages
         self.ask_words: dict[str, frozenset[str]] = {}
@@ -422,8 +437,12 @@ class Matcher:
                 if e.cjk:
                     self.cjk_entries.append(e)
                     continue
-                for k in e.gates[0]:
-                    self.index.setdefault(k, []).append(e)
+                if e.whole is not None:
+                    for w in e.whole:
+                        self.windex.setdefault(w, []).append(e)
+                else:
+                    for k in e.gates[0]:
+                        self.index.setdefault(k, []).append(e)
                 if e.rule.family in ASK_WEIGHTS or e.rule.family == "imperative":  # the first word, whole
                     for word, stem in e.words:
                         if stem:
@@ -463,11 +482,18 @@ class Matcher:
     ) -> list[Rule]:
         """The phrase rules (every family but words and money) that match `s` (`words`: its
         words, when known, spare the searches of phrases whose index word is not among them)."""
+        if words is None:
+            words = frozenset(_WORD.findall(low))
         seen: set[int] = set()
         done: set[str] = set()  # ids of the rules found (a rule's other phrases need no search)
         out: list[Rule] = []
+        by_word, by_key = words & self.windex.keys(), keys & self.index.keys()
+        if not (by_word or by_key or cjk_text):
+            return []
         candidates: list[Entry] = []
-        for k in keys & self.index.keys():
+        for w in by_word:
+            candidates += self.windex[w]
+        for k in by_key:
             candidates += self.index[k]
         if cjk_text:
             candidates += self.cjk_entries
@@ -479,26 +505,31 @@ class Matcher:
             if e.cjk:
                 if not all(any(g in low for g in group) for group in e.gates):
                     continue
-            elif (words is not None and e.whole is not None and words.isdisjoint(e.whole)) or any(
-                keys.isdisjoint(group) for group in e.rest
-            ):
+            elif any(keys.isdisjoint(group) for group in e.rest):
                 continue
             if e.found(low):
                 done.add(rid)
                 out.append(e.rule)
+        out.sort(key=lambda r: r.id)  # the same order in every process (sets iterate in hash order)
         return out
 
     def money_rule(self, s: str, low: str, keys: set[str]) -> str | None:
         """Id of the money rule whose amount-per-period pattern is in `s` (`keys`: its words' keys)."""
         if _DIGIT.search(s) is None:
             return None
-        for rid, rx, signs, word_keys in self.money:
-            if (not keys.isdisjoint(word_keys) or any(c in low for c in signs)) and rx.search(low) is not None:
+        for rid, rx, signs, word_keys, period_keys in self.money:
+            if (
+                (period_keys is None or not keys.isdisjoint(period_keys))
+                and (not keys.isdisjoint(word_keys) or signs.search(low) is not None)
+                and rx.search(low) is not None
+            ):
                 return rid
         return None
 
 
-def _money(rule: Rule, lex: Lexicon) -> tuple[str, re.Pattern[str], tuple[str, ...], frozenset[str]]:
+def _money(
+    rule: Rule, lex: Lexicon
+) -> tuple[str, re.Pattern[str], re.Pattern[str], frozenset[str], frozenset[str] | None]:
     """An amount (currency sign, code or one of the language's currency words) close to one of
     its periods, in either order."""
     signs = sorted({c.lower() for c in _CURRENCY_SIGNS}, key=len, reverse=True)
@@ -511,7 +542,11 @@ def _money(rule: Rule, lex: Lexicon) -> tuple[str, re.Pattern[str], tuple[str, .
     # gates: a currency sign (or a currency word of a cjk language) in the text, or a currency word's key
     literal = {*signs, *(words if lex.cjk else (w for w in words if not _WORD.fullmatch(w)))}
     keyed = frozenset() if lex.cjk else frozenset(w[:KEY_LEN] for w in words if _WORD.fullmatch(w))
-    return rule.id, rx, tuple(sorted(literal)), keyed
+    signs_rx = re.compile("|".join(map(re.escape, sorted(literal, key=len, reverse=True))))
+    # and a period: the keys of a word each period phrase needs (None: a phrase with none to key on)
+    firsts = [phrase_gates(p, lex.cjk) for p in rule.match]
+    period_keys = None if lex.cjk or not all(firsts) else frozenset().union(*(g[0] for g in firsts))
+    return rule.id, rx, signs_rx, keyed, period_keys
 
 
 @lru_cache(maxsize=64)
@@ -565,7 +600,11 @@ def _tokens(s: str) -> tuple[str, frozenset[str], frozenset[str], bool]:
     """(lower-case text, its words, their keys, whether it holds CJK characters)."""
     low = s.lower()
     words = frozenset(_WORD.findall(low))
-    return low, words, frozenset({w[:KEY_LEN] for w in words}), _CJK.search(s) is not None
+    return low, words, frozenset(map(_KEY_OF, words)), _CJK.search(s) is not None
+
+
+# the score of a paragraph in which no rule fired: 0, and less for long ones (see _score)
+_NOTHING = tuple(Score(-n, None, False, False, False) for n in range(3))
 
 
 @lru_cache(maxsize=16384)
@@ -585,13 +624,15 @@ def _score(s: str, m: Matcher) -> Score:
     ):
         opener_id = _edges().match_opener(low)
     rules = m.fired(s, low, keys, cjk_text, words)
+    money_id = m.money_rule(s, low, keys)
+    found = m.words.find(s, low, words, keys, cjk_text)
+    if not rules and money_id is None and not found and opener_id is None:  # most paragraphs
+        return _NOTHING[0 if len(s) <= 600 else 1 if len(s) <= 1000 else 2]
     asks = [r for r in rules if r.family in ASK_WEIGHTS]
     ask = min(asks, key=lambda r: (-r.weight, r.id)) if asks else None  # the strongest; ties by id
     imp = next((r for r in rules if r.family == "imperative"), None)
     reported = any(r.family == "reported" for r in rules)
-    money_id = m.money_rule(s, low, keys)
     money = money_id is not None
-    found = m.words.find(s, low, words, keys, cjk_text)
     reader, we, topic = found.get("reader"), found.get("we"), found.get("topic")
     total = (ask.weight if ask else 0) + (2 if we else 1) * (imp is not None) + (2 if we else 0) * money
     total += (reader is not None) + (we is not None) + (topic is not None)
@@ -690,7 +731,7 @@ def _paragraph_score(p: str, langs: tuple[str, ...] | None) -> Score:
     foreign = set()
     for lang in sorted(others):  # one cached matcher per language (not one per set of languages)
         fm = matcher((lang,))
-        if any(r.weight > 0 for r in fm.fired(s, low, fm.keys(words, keys), cjk_text)):
+        if any(r.weight > 0 for r in fm.fired(s, low, fm.keys(words, keys), cjk_text, words)):
             foreign.add(lang)
     if not foreign:
         return sc
