@@ -249,3 +249,22 @@ def test_an_inflected_lexicon_matches_a_case_its_phrase_did_not_write() -> None:
 def test_a_bad_inflect_setting_is_an_error(tmp_path: Path, bad: str) -> None:
     with pytest.raises(LexiconError, match="inflect"):
         _load(_write(tmp_path, "xx.yaml", f"language: xx\n{bad}\n"))
+
+
+# --- the whole-word index: a phrase is looked up under the words a matching text must hold -----
+
+
+def test_first_words_name_every_whole_word_a_match_can_start_with() -> None:
+    from cleaners.appeals import _first_words
+
+    assert _first_words(("log_in", "sign_in")) == {"log", "login", "sign", "signin"}
+    assert _first_words(("donate", "give")) == {"donate", "give"}
+    assert _first_words(("donat*",)) is None and _first_words(("ad-blocker",)) is None
+
+
+@pytest.mark.parametrize("text", ["Log in to read the full story.", "Login to read the full story."])
+def test_a_phrase_indexed_by_whole_words_still_matches_its_glued_form(text: str) -> None:
+    m = matcher(("en",))
+    low, words, keys, cjk = appeals._tokens(text)
+    fired = [r.id for r in m.fired(text, low, m.keys(words, keys), cjk, words)]
+    assert "appeal:subscription:en:subscribe-to-read" in fired
