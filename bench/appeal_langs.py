@@ -3,17 +3,18 @@ the contribution of each appeal signal.
 
   python bench/appeal_langs.py --corpus              # per-language tables, dev and held-out
   python bench/appeal_langs.py --selection           # which lexicons to use for an article
-  python bench/appeal_langs.py --speed [--pages 300] [--baseline-ref main]
+  python bench/appeal_langs.py --speed [--pages 300] [--baseline-ref main ...]
   python bench/appeal_langs.py --ablation [--jobs 2] # each signal/layer off, on AEB + WCXB dev
 
---corpus: tests/data/appeals/{dev,heldout} (README there), cleaned as plain text by
+--corpus: tests/data/appeals/{dev,heldout,heldout2} (README there), cleaned as plain text by
   `cleaners.strip_text`: appeal lines kept and news lines lost, per language.
 --selection: the same corpus cleaned with lexicons chosen four ways: the detected language plus
   English (what the cleaner does), every lexicon, the detected language alone, English alone.
 --speed: the text layer (`strip_paragraphs`, lexicons of the declared language) on the paragraphs
   bare `trafilatura.extract` gives for AEB and WCXB pages, CPU time per paragraph and as a share
   of bare extraction's CPU time on the same pages, measured side by side; with --baseline-ref,
-  the text layer of that git revision (its cleaners/appeals.py) on the same paragraphs too.
+  the text layer of those git revisions (their cleaners/appeals.py and lexicons) on the same
+  paragraphs too, the rounds alternating between all variants.
 --ablation: `clean_html` on AEB (181) and WCXB dev article pages (711), with one signal or layer
   switched off per row: AEB and WCXB F1 and appeal-like snippets leaked (bench/clean_quality.py's
   metrics), and how many removals the row lost.
@@ -38,9 +39,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 def corpus() -> None:
     import cleaners
-    from tests.appeal_corpus import score_split, table
+    from tests.appeal_corpus import SPLITS, score_split, table
 
-    for split in ("dev", "heldout"):
+    for split in SPLITS:  # counts only: the held-out lines are never printed
         print(f"\n## {split}: appeal lines kept, news lines lost (negatives: news about appeals, quotes)")
         print(table(score_split(split, lambda t: cleaners.strip_text(t)[0])))
 
@@ -108,18 +109,26 @@ def _pages(limit: int) -> list[tuple[str, bytes]]:
 
 
 def _baseline(ref: str):
-    """The text layer of git revision `ref`, imported as a package of its own."""
-    tmp = Path(tempfile.mkdtemp()) / "baseline_cleaners"
+    """The text layer of git revision `ref` (with its lexicons), imported as a package of its own."""
+    package = "baseline_" + "".join(c if c.isalnum() else "_" for c in ref)
+    tmp = Path(tempfile.mkdtemp()) / package
     tmp.mkdir()
     (tmp / "__init__.py").write_text("")
-    for name in ("appeals.py", "article.py"):
-        src = subprocess.run(["git", "show", f"{ref}:cleaners/{name}"], cwd=ROOT, capture_output=True, check=True)
-        (tmp / name).write_bytes(src.stdout)
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", ref, "cleaners/lexicons"], cwd=ROOT, capture_output=True, check=True
+    )
+    lexicon_files = [n.removeprefix("cleaners/") for n in listed.stdout.decode().split()]
+    if lexicon_files:
+        (tmp / "lexicons").mkdir()
+    for name in ("appeals.py", "article.py", "language.py", *lexicon_files):
+        src = subprocess.run(["git", "show", f"{ref}:cleaners/{name}"], cwd=ROOT, capture_output=True)
+        if src.returncode == 0:  # (older revisions have no language module)
+            (tmp / name).write_bytes(src.stdout)
     sys.path.insert(0, str(tmp.parent))
-    return importlib.import_module("baseline_cleaners.appeals")
+    return importlib.import_module(f"{package}.appeals")
 
 
-def speed(pages: int, ref: str | None) -> None:
+def speed(pages: int, refs: list[str], rounds: int = 5) -> None:
     import trafilatura
 
     from cleaners import appeals
@@ -135,30 +144,36 @@ def speed(pages: int, ref: str | None) -> None:
     n_par = sum(len(d) for d in docs)
     variants = {"text layer (this checkout)": lambda d: appeals.strip_paragraphs(d, declared="en")}
     variants["text layer, language detected"] = lambda d: appeals.strip_paragraphs(d)
-    if ref:
-        old = _baseline(ref)
-        variants[f"text layer at {ref}"] = old.strip_paragraphs
+    olds = {f"text layer at {ref}": _baseline(ref) for ref in refs}
+    for name, old in olds.items():
+        variants[name] = old.strip_paragraphs
     for d in docs[:20]:  # warm: lexicons compiled, detector loaded
         for f in variants.values():
             f(d)
-    rounds: dict[str, list[float]] = {k: [] for k in variants}
-    for _ in range(3):  # alternate the variants; clear the per-paragraph caches between rounds
+    rounds_: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(rounds):  # alternate the variants; clear the per-paragraph caches between rounds
         for name, f in variants.items():
             appeals._score.cache_clear()
             appeals._tokens.cache_clear()
-            if ref and name.endswith(ref):
-                old.score.cache_clear()
+            if name in olds:
+                for cached in ("_score", "_tokens", "score"):
+                    if hasattr(getattr(olds[name], cached, None), "cache_clear"):
+                        getattr(olds[name], cached).cache_clear()
             t0 = time.process_time()
             for d in docs:
                 f(d)
-            rounds[name].append(time.process_time() - t0)
+            rounds_[name].append(time.process_time() - t0)
     bare_total = sum(bare)
     per_page = 1000 * bare_total / len(bare)
     print(f"{len(docs)} pages, {n_par} paragraphs; bare trafilatura.extract {per_page:.1f} ms/page CPU")
     print(f"{'variant':36} {'µs/paragraph':>13} {'ms/page':>8} {'of bare':>8}")
-    for name, ts in rounds.items():
+    for name, ts in rounds_.items():
         t = statistics.median(ts)
         print(f"{name:36} {1e6 * t / n_par:13.1f} {1000 * t / len(docs):8.2f} {t / bare_total:8.1%}")
+    ours = statistics.median(rounds_["text layer (this checkout)"])
+    for name in olds:
+        ratio = ours / statistics.median(rounds_[name])
+        print(f"this checkout / {name.removeprefix('text layer at ')}: {ratio:.2f}x CPU")
 
 
 ABLATIONS = {
@@ -233,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", action="store_true")
     ap.add_argument("--ablation", action="store_true")
     ap.add_argument("--pages", type=int, default=300)
-    ap.add_argument("--baseline-ref", default=None)
+    ap.add_argument("--baseline-ref", action="append", default=[])
+    ap.add_argument("--rounds", type=int, default=5, help="--speed: alternating rounds (median)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     if not (args.corpus or args.selection or args.speed or args.ablation):
@@ -243,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.selection:
         selection()
     if args.speed:
-        speed(args.pages, args.baseline_ref)
+        speed(args.pages, args.baseline_ref, args.rounds)
     if args.ablation:
         ablation(args.jobs)
     return 0

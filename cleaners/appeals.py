@@ -20,6 +20,7 @@ regular expressions whose words it contains.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ FALLBACK = ("en",)  # lexicons used beside the article's language (and alone whe
 
 _I = re.IGNORECASE
 _WORD = re.compile(r"\w+")
+_KEY_OF = operator.itemgetter(slice(None, KEY_LEN))  # a word's gating key (see `key`), mapped in C
 _DIGIT = re.compile(r"\d")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 _SEP = r"\W{0,3}"  # between the words of a phrase (word boundaries keep words apart)
@@ -165,6 +167,31 @@ def _gate_words(phrase: str) -> list[tuple[tuple[str, bool], ...]]:
     return groups
 
 
+def _first_words(alts: Sequence[str]) -> frozenset[str] | None:
+    """The whole words a text matching one of `alts` must hold where the alternative starts:
+    `log_in` is "log" ("log in") or "login" (no separator); None when an alternative is a stem
+    or holds a sign (no such word to name)."""
+    out: set[str] = set()
+    for alt in alts:
+        parts = alt.split("_")
+        if alt.endswith("*") or not all(_WORD.fullmatch(x) for x in parts):
+            return None
+        out.update("".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return frozenset(out)
+
+
+def _gate_alternatives(phrase: str) -> list[tuple[str, ...]]:
+    """The alternatives (lower case, as written) of each group `_gate_words` returns."""
+    groups = []
+    for tok in phrase.split(" "):
+        if tok in ("...", "#") or tok.endswith("?"):
+            continue
+        alts = tuple(a.lower() for a in tok.split("|"))
+        if all(_WORD.search(a.rstrip("*").replace("_", " ")) for a in alts):
+            groups.append(alts)
+    return groups
+
+
 # --- the compiled rules of a set of languages -------------------------------------------
 
 
@@ -179,6 +206,14 @@ class Entry:
     lead: bool = False  # the match must start at a word boundary (tested after the search)
     please: tuple[str, ...] | None = None  # imperative: must open a sentence, maybe after one of these
     words: tuple[tuple[str, bool], ...] = ()  # the first word's alternatives, whole (is a stem)
+
+    # the words one of which any text this matches holds whole (see `_first_words`), when the
+    # index group names them: the entry is then indexed under these words, not under keys
+    whole: frozenset[str] | None = None
+
+    @property
+    def rest(self) -> tuple[frozenset[str], ...]:
+        return self.gates[1:]
 
     def found(self, low: str) -> bool:
         m = self.rx.search(low)
@@ -300,12 +335,17 @@ class _Compiled:
                     lead = not lex.cjk and _WORD.match(variant) is not None
                     rx = re.compile(phrase_rx(variant, lex.cjk, lex.proclitics, lead=False))
                     imperative = please if rule.family == "imperative" else None
-                    words = () if lex.cjk else _gate_words(variant)[0]
+                    groups = [] if lex.cjk else _gate_words(variant)
+                    words = groups[0] if groups else ()
+                    whole = None
                     if not lex.cjk:  # index under the most selective word: long, not a pronoun
                         common = self.common
                         best = min(gates, key=lambda g: (not g.isdisjoint(common), -min(map(len, g)), len(g)))
+                        i = gates.index(best)
+                        if not lex.proclitics:
+                            whole = _first_words(_gate_alternatives(variant)[i])
                         gates = (best, *(g for g in gates if g is not best))
-                    self.entries.append(Entry(rule, rx, gates, lex.cjk, lead, imperative, words))
+                    self.entries.append(Entry(rule, rx, gates, lex.cjk, lead, imperative, words, whole))
 
 
 @cache
@@ -320,6 +360,11 @@ class _Edges:
     def __init__(self) -> None:
         openers: list[str] = []
         self.opener_ids: list[str] = []
+        # the opener variants by the key of their first word (an opener opens its line: only the
+        # line's first word's few variants are tried, not one alternation of all ~100);
+        # `opener_any`: those without a first word to key on (particles, cjk), tried on every line
+        by_key: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
+        self.opener_any: list[tuple[int, re.Pattern[str]]] = []
         self.opener_keys: set[str] = set()  # an opener line holds one of these (its first required word)
         self.opener_cjk = False
         self.dismiss: dict[str, str] = {}
@@ -330,6 +375,13 @@ class _Edges:
                     for p in rule.match:
                         openers.append(phrase_rx(p, lex.cjk, lex.proclitics))
                         self.opener_ids.append(rule.id)
+                        for v in expand(p):
+                            rx = (len(openers) - 1, re.compile(r"\W*(?:" + phrase_rx(v, lex.cjk, lex.proclitics) + ")"))
+                            first = _WORD.search(v.split(" ")[0].replace("_", " ").lower())
+                            if lex.cjk or lex.proclitics or first is None or v.startswith("#"):
+                                self.opener_any.append(rx)
+                            else:
+                                by_key.setdefault(key(first.group()), []).append(rx)
                         gates = phrase_gates(p, lex.cjk)
                         if lex.cjk:
                             self.opener_cjk = True
@@ -341,6 +393,16 @@ class _Edges:
                         if rule.family == "close":
                             self.close.add(dismiss_key(w))
         self.opener = re.compile(r"\W*(?:" + "|".join(f"({o})" for o in openers) + ")") if openers else None
+        self.opener_by_key = {k: sorted([*v, *self.opener_any], key=lambda x: x[0]) for k, v in by_key.items()}
+
+    def match_opener(self, low: str) -> str | None:
+        """Id of the first opener (in lexicon order) that opens the lower-case line `low`."""
+        first = _WORD.search(low)
+        tries = self.opener_by_key.get(key(first.group()), self.opener_any) if first is not None else self.opener_any
+        for i, rx in tries:
+            if rx.match(low) is not None:
+                return self.opener_ids[i]
+        return None
 
 
 @lru_cache(maxsize=1)
@@ -354,7 +416,8 @@ class Matcher:
     def __init__(self, langs: tuple[str, ...]) -> None:
         parts = [_compiled(lang) for lang in langs]
         self.langs = langs
-        self.index: dict[str, list[Entry]] = {}
+        self.index: dict[str, list[Entry]] = {}  # key -> entries (stems, signs, particles)
+        self.windex: dict[str, list[Entry]] = {}  # whole word -> entries (most entries)
         self.cjk_entries: list[Entry] = []
         # the words appeal phrases are indexed under, whole (stems apart), with their languages
         self.ask_words: dict[str, frozenset[str]] = {}
@@ -374,8 +437,12 @@ class Matcher:
                 if e.cjk:
                     self.cjk_entries.append(e)
                     continue
-                for k in e.gates[0]:
-                    self.index.setdefault(k, []).append(e)
+                if e.whole is not None:
+                    for w in e.whole:
+                        self.windex.setdefault(w, []).append(e)
+                else:
+                    for k in e.gates[0]:
+                        self.index.setdefault(k, []).append(e)
                 if e.rule.family in ASK_WEIGHTS or e.rule.family == "imperative":  # the first word, whole
                     for word, stem in e.words:
                         if stem:
@@ -410,46 +477,59 @@ class Matcher:
                     out.update(lang for stem, lang in pairs if w.startswith(stem))
         return out
 
-    def fired(self, s: str, low: str, keys: set[str], cjk_text: bool) -> list[Rule]:
-        """The phrase rules (every family but words and money) that match `s`."""
+    def fired(
+        self, s: str, low: str, keys: set[str], cjk_text: bool, words: frozenset[str] | None = None
+    ) -> list[Rule]:
+        """The phrase rules (every family but words and money) that match `s` (`words`: its
+        words, when known, spare the searches of phrases whose index word is not among them)."""
+        if words is None:
+            words = frozenset(_WORD.findall(low))
         seen: set[int] = set()
+        done: set[str] = set()  # ids of the rules found (a rule's other phrases need no search)
         out: list[Rule] = []
+        by_word, by_key = words & self.windex.keys(), keys & self.index.keys()
+        if not (by_word or by_key or cjk_text):
+            return []
         candidates: list[Entry] = []
-        for k in keys & self.index.keys():
+        for w in by_word:
+            candidates += self.windex[w]
+        for k in by_key:
             candidates += self.index[k]
         if cjk_text:
             candidates += self.cjk_entries
         for e in candidates:
-            if e.rule in out or id(e) in seen:
+            rid = e.rule.id
+            if rid in done or id(e) in seen:
                 continue
             seen.add(id(e))
             if e.cjk:
                 if not all(any(g in low for g in group) for group in e.gates):
                     continue
-            else:
-                for group in e.gates[1:]:
-                    if keys.isdisjoint(group):
-                        break
-                else:
-                    if e.found(low):
-                        out.append(e.rule)
+            elif any(keys.isdisjoint(group) for group in e.rest):
                 continue
             if e.found(low):
+                done.add(rid)
                 out.append(e.rule)
-        # in rule-id order: `keys` is a set, whose order changes with each process's string hashing
-        return sorted(out, key=lambda r: r.id)
+        out.sort(key=lambda r: r.id)  # the same order in every process (sets iterate in hash order)
+        return out
 
     def money_rule(self, s: str, low: str, keys: set[str]) -> str | None:
         """Id of the money rule whose amount-per-period pattern is in `s` (`keys`: its words' keys)."""
         if _DIGIT.search(s) is None:
             return None
-        for rid, rx, signs, word_keys in self.money:
-            if (not keys.isdisjoint(word_keys) or any(c in low for c in signs)) and rx.search(low) is not None:
+        for rid, rx, signs, word_keys, period_keys in self.money:
+            if (
+                (period_keys is None or not keys.isdisjoint(period_keys))
+                and (not keys.isdisjoint(word_keys) or signs.search(low) is not None)
+                and rx.search(low) is not None
+            ):
                 return rid
         return None
 
 
-def _money(rule: Rule, lex: Lexicon) -> tuple[str, re.Pattern[str], tuple[str, ...], frozenset[str]]:
+def _money(
+    rule: Rule, lex: Lexicon
+) -> tuple[str, re.Pattern[str], re.Pattern[str], frozenset[str], frozenset[str] | None]:
     """An amount (currency sign, code or one of the language's currency words) close to one of
     its periods, in either order."""
     signs = sorted({c.lower() for c in _CURRENCY_SIGNS}, key=len, reverse=True)
@@ -462,7 +542,11 @@ def _money(rule: Rule, lex: Lexicon) -> tuple[str, re.Pattern[str], tuple[str, .
     # gates: a currency sign (or a currency word of a cjk language) in the text, or a currency word's key
     literal = {*signs, *(words if lex.cjk else (w for w in words if not _WORD.fullmatch(w)))}
     keyed = frozenset() if lex.cjk else frozenset(w[:KEY_LEN] for w in words if _WORD.fullmatch(w))
-    return rule.id, rx, tuple(sorted(literal)), keyed
+    signs_rx = re.compile("|".join(map(re.escape, sorted(literal, key=len, reverse=True))))
+    # and a period: the keys of a word each period phrase needs (None: a phrase with none to key on)
+    firsts = [phrase_gates(p, lex.cjk) for p in rule.match]
+    period_keys = None if lex.cjk or not all(firsts) else frozenset().union(*(g[0] for g in firsts))
+    return rule.id, rx, signs_rx, keyed, period_keys
 
 
 @lru_cache(maxsize=64)
@@ -516,7 +600,11 @@ def _tokens(s: str) -> tuple[str, frozenset[str], frozenset[str], bool]:
     """(lower-case text, its words, their keys, whether it holds CJK characters)."""
     low = s.lower()
     words = frozenset(_WORD.findall(low))
-    return low, words, frozenset({w[:KEY_LEN] for w in words}), _CJK.search(s) is not None
+    return low, words, frozenset(map(_KEY_OF, words)), _CJK.search(s) is not None
+
+
+# the score of a paragraph in which no rule fired: 0, and less for long ones (see _score)
+_NOTHING = tuple(Score(-n, None, False, False, False) for n in range(3))
 
 
 @lru_cache(maxsize=16384)
@@ -534,17 +622,17 @@ def _score(s: str, m: Matcher) -> Score:
         and m.opener is not None
         and (not keys.isdisjoint(m.opener_keys) or (m.opener_cjk and has_cjk))
     ):
-        hit = m.opener.match(low)
-        if hit is not None:
-            opener_id = m.opener_ids[hit.lastindex - 1] if hit.lastindex else m.opener_ids[0]
-    rules = m.fired(s, low, keys, cjk_text)
+        opener_id = _edges().match_opener(low)
+    rules = m.fired(s, low, keys, cjk_text, words)
+    money_id = m.money_rule(s, low, keys)
+    found = m.words.find(s, low, words, keys, cjk_text)
+    if not rules and money_id is None and not found and opener_id is None:  # most paragraphs
+        return _NOTHING[0 if len(s) <= 600 else 1 if len(s) <= 1000 else 2]
     asks = [r for r in rules if r.family in ASK_WEIGHTS]
     ask = min(asks, key=lambda r: (-r.weight, r.id)) if asks else None  # the strongest; ties by id
     imp = next((r for r in rules if r.family == "imperative"), None)
     reported = any(r.family == "reported" for r in rules)
-    money_id = m.money_rule(s, low, keys)
     money = money_id is not None
-    found = m.words.find(s, low, words, keys, cjk_text)
     reader, we, topic = found.get("reader"), found.get("we"), found.get("topic")
     total = (ask.weight if ask else 0) + (2 if we else 1) * (imp is not None) + (2 if we else 0) * money
     total += (reader is not None) + (we is not None) + (topic is not None)
@@ -640,8 +728,11 @@ def _paragraph_score(p: str, langs: tuple[str, ...] | None) -> Score:
         others |= {lang for lang, lex in lexicons().items() if lex.cjk and lang not in langs}
     if not others:
         return sc
-    fm = matcher(tuple(sorted(others)))
-    foreign = {r.lang for r in fm.fired(s, low, fm.keys(words, keys), cjk_text) if r.weight > 0}
+    foreign = set()
+    for lang in sorted(others):  # one cached matcher per language (not one per set of languages)
+        fm = matcher((lang,))
+        if any(r.weight > 0 for r in fm.fired(s, low, fm.keys(words, keys), cjk_text, words)):
+            foreign.add(lang)
     if not foreign:
         return sc
     from .language import detect_languages

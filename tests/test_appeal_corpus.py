@@ -2,9 +2,12 @@
 
 Development part: every language clean (no appeal line kept, no news line lost). Held-out part
 (written before the rules were tuned, not looked at while tuning): no news line and no negative
-lost in any language. Issue 14's target there, no appeal line kept in at least 14 languages, is
-NOT met (measured at the end: 3 of 20 languages clean, 28 of 122 appeal lines kept); the test
-holds the measured level so that it cannot get worse, and says the target in its report.
+lost in any language; appeal lines kept held at the level measured after the second round of
+lexicon work (17 of 122, 6 of 20 languages clean; it was 28 and 3 before). Second held-out part
+(heldout2, written and committed before the second round, measured once before and once after
+it): issue 14's target, at least 14 languages with no appeal line kept and no news line lost, is
+met there (16 of 20; 10 of 160 appeal lines kept, 0 of 143 news lines lost; before the round:
+7 of 20, 18 of 160, 1 negative lost). The tests hold the measured levels so they cannot get worse.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ def test_dev_corpus_has_positives_and_negatives_in_twenty_languages() -> None:
         assert labels.count("A") >= 8 and labels.count("X") >= 3 and labels.count("N") >= 5, lang
 
 
-HELDOUT_KEPT_MAX = 28  # appeal lines kept, as measured when the held-out part was first evaluated
-TARGET_CLEAN_LANGUAGES = 14  # issue 14's target: not met yet
+HELDOUT_KEPT_MAX = 17  # appeal lines kept, as measured after the second round (28 at the first evaluation)
+TARGET_CLEAN_LANGUAGES = 14  # issue 14's target: met on heldout2, not on heldout
+HELDOUT2_KEPT_MAX = 10  # appeal lines kept in heldout2, measured once after the second round
 
 
 def test_heldout_corpus_loses_no_news_and_keeps_no_more_appeals() -> None:
@@ -47,6 +51,16 @@ def test_heldout_corpus_loses_no_news_and_keeps_no_more_appeals() -> None:
     assert len(results) >= 20, report
     assert not [x for t in results.values() for x in t.news_lost], report
     assert sum(len(t.appeals_kept) for t in results.values()) <= HELDOUT_KEPT_MAX, report
+
+
+def test_second_heldout_part_meets_the_fourteen_language_target() -> None:
+    results = score_split("heldout2", _strip)
+    clean = [lang for lang, t in results.items() if t.clean]
+    report = f"{table(results)}\n(target: {TARGET_CLEAN_LANGUAGES} clean languages; {len(clean)} now)"
+    assert len(results) >= 20, report
+    assert not [x for t in results.values() for x in t.news_lost], report
+    assert len(clean) >= TARGET_CLEAN_LANGUAGES, report
+    assert sum(len(t.appeals_kept) for t in results.values()) <= HELDOUT2_KEPT_MAX, report
 
 
 # --- the false positives and misses named in issue 14 ---------------------------------------

@@ -211,3 +211,60 @@ def test_bad_lexicon_files_are_rejected(tmp_path: Path, text: str, message: str)
 def test_every_file_in_the_folder_is_a_lexicon() -> None:
     files = sorted(p.stem for p in HERE.glob("*.yaml"))
     assert files == sorted(languages())
+
+
+# --- inflected languages: a phrase word written in one form matches its other forms ------------
+
+
+def test_inflect_turns_long_phrase_words_into_stems() -> None:
+    from cleaners.lexicons import inflect_phrase
+
+    assert inflect_phrase("получайте ... почту|рассылку", 7, 2) == "получайте ... почту|рассыл*"
+    assert inflect_phrase("zapisz się? ... newslettera|newsletter #", 7, 2) == "zapisz się? ... newslette*|newslett* #"
+    assert inflect_phrase("wyłącz_ją blok*", 6, 2) == "wyłącz_ją blok*"  # multi-word and stems stay
+    assert inflect_phrase("поддержать", 7, 2) == "поддержать"  # the verb: written in the forms meant
+
+
+def test_an_inflected_lexicon_matches_a_case_its_phrase_did_not_write() -> None:
+    import re
+
+    import yaml
+
+    text = "получайте главное из нашей рассылки каждое утро."  # genitive; the phrase says рассылку
+    rule = next(r for r in lexicons()["ru"].rules if r.id == "appeal:newsletter:ru:newsletter-signup")
+    raw = next(r for r in yaml.safe_load((HERE / "ru.yaml").read_text())["rules"] if r["id"] == "newsletter-signup")
+
+    def hits(phrases) -> bool:
+        return any(re.search(appeals.phrase_rx(v), text) for p in phrases for v in expand(p))
+
+    assert hits(rule.match) and not hits(raw["match"])
+    assert rule in matcher(("ru",)).fired(
+        text, text, matcher(("ru",)).keys(frozenset(text.replace(".", "").split())), False
+    )
+
+
+@pytest.mark.parametrize(
+    "bad", ["inflect: 6", "inflect: {min: 6}", "inflect: {min: 5, cut: 2}", "inflect: {min: 6, cut: 2, max: 9}"]
+)
+def test_a_bad_inflect_setting_is_an_error(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(LexiconError, match="inflect"):
+        _load(_write(tmp_path, "xx.yaml", f"language: xx\n{bad}\n"))
+
+
+# --- the whole-word index: a phrase is looked up under the words a matching text must hold -----
+
+
+def test_first_words_name_every_whole_word_a_match_can_start_with() -> None:
+    from cleaners.appeals import _first_words
+
+    assert _first_words(("log_in", "sign_in")) == {"log", "login", "sign", "signin"}
+    assert _first_words(("donate", "give")) == {"donate", "give"}
+    assert _first_words(("donat*",)) is None and _first_words(("ad-blocker",)) is None
+
+
+@pytest.mark.parametrize("text", ["Log in to read the full story.", "Login to read the full story."])
+def test_a_phrase_indexed_by_whole_words_still_matches_its_glued_form(text: str) -> None:
+    m = matcher(("en",))
+    low, words, keys, cjk = appeals._tokens(text)
+    fired = [r.id for r in m.fired(text, low, m.keys(words, keys), cjk, words)]
+    assert "appeal:subscription:en:subscribe-to-read" in fired

@@ -36,6 +36,7 @@ PHRASE_WEIGHTS = {
     "opener": 0,  # "A message from ...", "Dear readers": starts a block
 }
 WORD_WEIGHTS = {"reader": 1, "we": 1, "topic": 1}
+INFLECTED = tuple(ASK_WEIGHTS)  # families whose phrases `inflect` turns into stems (not the verb lists)
 FAMILIES = (*PHRASE_WEIGHTS, *WORD_WEIGHTS, "money", "dismiss", "close")
 SCRIPTS = ("latin", "cyrillic", "greek", "arabic", "hebrew", "cjk")  # cjk: no spaces between words
 
@@ -43,7 +44,29 @@ _LIST_KEYS = (
     "reader", "we", "topic", "please", "currency", "period", "reported", "openers", "dismiss", "close",
     "ui_lines", "teasers", "imperative", "proclitics",
 )  # fmt: skip
-_KEYS = frozenset({"language", "script", "rules", "tokens", *_LIST_KEYS})
+_KEYS = frozenset({"language", "script", "rules", "tokens", "inflect", *_LIST_KEYS})
+_INFLECT_KEYS = frozenset({"min", "cut"})
+_LETTERS = re.compile(r"^[^\W\d_]+$")
+
+
+def inflect_phrase(phrase: str, min_len: int, cut: int) -> str:
+    """`phrase` with every plain word of at least `min_len` letters after the first turned into a
+    stem that drops its last `cut` letters (`рассылку` -> `рассылк*`): one written form of an
+    object then matches its other cases in an inflected language. The first word (the verb of a
+    call to action, written in the forms meant: `поддержать` must not take `поддержание`), words
+    in multi-word alternatives, stems and signs stay as written."""
+    out = []
+    for i, tok in enumerate(phrase.split(" ")):
+        if tok in ("...", "#") or i == 0:
+            out.append(tok)
+            continue
+        opt = "?" if tok.endswith("?") else ""
+        alts = tok.removesuffix("?").split("|")
+        alts = [a[:-cut] + "*" if _LETTERS.match(a) and len(a) >= min_len else a for a in alts]
+        out.append("|".join(dict.fromkeys(alts)) + opt)
+    return " ".join(out)
+
+
 _RULE_KEYS = frozenset({"id", "family", "match", "weight"})
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 KEY_LEN = 3  # keyword gating indexes words by their first KEY_LEN characters
@@ -123,6 +146,15 @@ def _load(path: Path) -> Lexicon:
     cjk = script == "cjk"
     lists = {k: _strs(path, k, data[k]) for k in _LIST_KEYS if k in data}
     rules: list[Rule] = []
+    inflect = data.get("inflect")
+    if inflect is not None:
+        if (
+            not isinstance(inflect, dict)
+            or set(inflect) != _INFLECT_KEYS
+            or not all(isinstance(v, int) and v > 0 for v in inflect.values())
+            or inflect["min"] - inflect["cut"] < KEY_LEN + 1
+        ):
+            raise LexiconError(f"{path.name}: inflect needs min and cut (positive integers, min - cut > {KEY_LEN})")
 
     def add(family: str, name: str | None, match: tuple[str, ...] = (), words: tuple[str, ...] = (), weight=None):
         for phrase in match:
@@ -130,6 +162,8 @@ def _load(path: Path) -> Lexicon:
                 check_phrase(phrase, cjk)
             except LexiconError as err:
                 raise LexiconError(f"{path.name}: {family}:{name}: {err}") from None
+        if inflect and family in INFLECTED and not cjk:
+            match = tuple(inflect_phrase(p, inflect["min"], inflect["cut"]) for p in match)
         if weight is None:
             weight = PHRASE_WEIGHTS.get(family, WORD_WEIGHTS.get(family, 0))
         rid = f"appeal:{family}:{lang}" + (f":{name}" if name else "")
