@@ -14,14 +14,14 @@ export PIP_CACHE_DIR ?= $(CURDIR)/.cache/pip
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
 
-.PHONY: demo airflow test lint install lock bench bench-dag bench-storage clean
+.PHONY: demo airflow test lint install lock dist bench bench-dag bench-storage clean
 
 # SERVE=1: keep the S3 endpoint, the demo site and an Airflow UI on the demo's run running until Ctrl-C.
 demo: $(VENV)/.installed
-	$(BIN)/python -m ingest.demo $(if $(SERVE),--serve)
+	$(BIN)/python -m localrun.demo $(if $(SERVE),--serve)
 
 airflow: $(VENV)/.installed
-	$(BIN)/python -m ingest.local_airflow
+	$(BIN)/python -m localrun.local_airflow
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -32,7 +32,8 @@ lint: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-# Exact pins from requirements.txt, every transitive version from requirements.lock (as constraints).
+# Exact pins from requirements.txt, every transitive version from requirements.lock (as constraints). The .pth puts
+# the checkout on the venv's path for the checkout-only modules (localrun, demo_site, airflow_local_settings).
 $(VENV)/.installed: requirements.txt requirements.lock pyproject.toml
 	@start=$$(date +%s); \
 	set -e; \
@@ -40,12 +41,19 @@ $(VENV)/.installed: requirements.txt requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"; \
 	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.txt -c requirements.lock; \
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .; \
+	echo "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/news_ingest_checkout.pth"; \
 	touch $@; \
 	echo "install: $$(( $$(date +%s) - start )) s"
 
 # Regenerate the lock after changing requirements.txt.
 lock: $(VENV)/.installed
 	$(BIN)/uv pip compile requirements.txt --python-version 3.11 --no-header -o requirements.lock
+
+# The installable wheel (runtime packages and the DAGs as news_ingest_dags; no demo, tests or benchmarks) in dist/.
+dist: $(VENV)/.installed
+	rm -rf dist build
+	$(BIN)/uv build --wheel --out-dir dist .
+	@ls dist/*.whl
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/clean_quality.py
