@@ -77,3 +77,12 @@ def demo_sources(demo_day, tmp_path, monkeypatch):
         write_demo_sources(demo, path)
         monkeypatch.setenv("NEWS_SOURCES", str(path))
         yield demo
+
+
+@pytest.fixture(scope="session")
+def wheel() -> Path:
+    """The wheel `make dist` builds, as a user builds it."""
+    subprocess.run(["make", "-s", "dist"], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    found = sorted((ROOT / "dist").glob("news_ingest-*.whl"))
+    assert len(found) == 1, found
+    return found[0]
