@@ -93,3 +93,17 @@ def test_every_pin_lies_in_its_declared_range():
     assert unpinned == [], f"declared but not pinned in requirements.txt: {unpinned}"
     outside = [f"{r.name}=={pins[r.name]} not in {r.specifier}" for r in declared if pins[r.name] not in r.specifier]
     assert outside == []
+
+
+def test_images_install_the_wheel_and_the_readme_loader():
+    """The images (not built here: no container runtime) install the wheel, never the checkout's dev pins, and
+    put exactly the README's DAG loader (run by tests/test_install.py) into their DAG folder."""
+    from tests.readme import block
+
+    assert (ROOT / "deploy" / "dags" / "news_ingest.py").read_text() == block("dag-loader").text
+    for name in ("Dockerfile", "Dockerfile.airflow"):
+        text = (ROOT / "deploy" / name).read_text()
+        installs = " ".join(re.findall(r"pip install[^\n]*(?:\\\n[^\n]*)*", text))
+        assert "news_ingest-*.whl" in text and "deploy/dags/news_ingest.py" in text, name
+        assert "requirements.txt" not in text and "-e ." not in installs, f"{name} installs the dev pins"
+        assert re.search(r"apache-airflow==\$\{AIRFLOW_VERSION\}", installs), f"{name} leaves Airflow unpinned"
