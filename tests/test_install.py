@@ -14,6 +14,8 @@ import json
 import os
 import re
 import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -42,24 +44,34 @@ def _python(version: str) -> Path | None:
     return None
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 600, cwd: Path | None = None) -> str:
-    """Run in the host's environment; outside the checkout unless `cwd` says otherwise."""
-    done = subprocess.run(
-        args, env=env, cwd=cwd or env.get("HOST_CWD"), capture_output=True, text=True, timeout=timeout
-    )
+def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 600) -> str:
+    started = time.monotonic()
+    done = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, (
         f"{' '.join(map(str, args))} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     )
+    print(f"{time.monotonic() - started:6.1f} s  {' '.join(map(str, args))[:100]}")  # shown with pytest -s
     return done.stdout
 
 
-def _bash(script: str, env: dict[str, str], cwd: Path, timeout: float = 600) -> str:
-    return _run(["bash", "-euo", "pipefail", "-c", script], env, timeout, cwd)
+@dataclass
+class Host:
+    """A host's Airflow: its venv, its environment, its DAG folder, and a working directory outside the checkout."""
 
+    venv: Path
+    env: dict[str, str]
+    dags: Path
+    cwd: Path
 
-def _freeze(venv: Path, env: dict[str, str]) -> dict[str, str]:
-    out = _run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"], env)
-    return {_norm(p["name"]): p["version"] for p in json.loads(out)}
+    def run(self, *args: str, cwd: Path | None = None, timeout: float = 600) -> str:
+        return _run(list(args), self.env, cwd or self.cwd, timeout)
+
+    def bash(self, script: str, cwd: Path | None = None) -> str:
+        return self.run("bash", "-euo", "pipefail", "-c", script, cwd=cwd)
+
+    def freeze(self) -> dict[str, str]:
+        out = self.run(str(self.venv / "bin" / "python"), "-m", "pip", "list", "--format", "json")
+        return {_norm(p["name"]): p["version"] for p in json.loads(out)}
 
 
 def _norm(name: str) -> str:
@@ -77,9 +89,13 @@ def host(request, tmp_path, s3_server, bucket, demo_sources):
     venv = HOSTS / f"py{version}"
     base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "PYTHONPATH"}
     uv = str(ROOT / ".venv" / "bin" / "uv")
-    _run([uv, "venv", "-q", "--clear", "--seed", "--python", str(python), str(venv)], base)
+    _run([uv, "venv", "-q", "--clear", "--seed", "--python", str(python), str(venv)], base, tmp_path)
     lock = str(ROOT / "requirements.lock")
-    _run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), *HOST_PACKAGES, "-c", lock], base)
+    _run(
+        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), *HOST_PACKAGES, "-c", lock],
+        base,
+        tmp_path,
+    )
     home, dags = tmp_path / "airflow-home", tmp_path / "dags"
     dags.mkdir()
     env = {
@@ -89,21 +105,26 @@ def host(request, tmp_path, s3_server, bucket, demo_sources):
         "AIRFLOW_HOME": str(home),  # Airflow writes its default airflow.cfg there: none of the checkout's
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "HOST_CWD": str(tmp_path),
     }
     assert env["NEWS_SOURCES"] == str(tmp_path / "sources.yaml") and env["AWS_ENDPOINT_URL"].startswith("http://127.")
-    return venv, env, dags
+    return Host(venv, env, dags, tmp_path)
 
 
 @pytest.mark.parametrize("host", ["3.11", "3.12", "3.13"], indirect=True)
 def test_wheel_installs_into_an_airflow_and_runs_a_day(host, wheel, bucket, demo_sources, demo_day):
-    venv, env, dags = host
-    before = _freeze(venv, env)
+    before = host.freeze()
     assert _norm("apache-airflow") in before and _norm("news-ingest") not in before
-    report = venv.parent / f"{venv.name}-report.json"
-    _run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--dry-run", "--report", str(report), str(wheel)],
-        env,
+    report = host.cwd / "pip-report.json"
+    host.run(
+        str(host.venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--dry-run",
+        "--report",
+        str(report),
+        str(wheel),
     )
     planned = {
         _norm(i["metadata"]["name"]): i["metadata"]["version"] for i in json.loads(report.read_text())["install"]
@@ -113,19 +134,19 @@ def test_wheel_installs_into_an_airflow_and_runs_a_day(host, wheel, bucket, demo
     assert touched == {}, f"pip would change packages Airflow brought (name: (now, planned)): {touched}"
 
     # the README's commands, as a user runs them in the host's environment (`pip` is the host venv's)
-    _bash(block("install-wheel").text, env, ROOT)
-    after = _freeze(venv, env)
+    host.bash(block("install-wheel").text, cwd=ROOT)
+    after = host.freeze()
     assert {n: v for n, v in before.items() if after.get(n) != v} == {}, "the install changed Airflow's packages"
     assert not {"moto", "pytest", "ruff", "demo-site"} & set(after), "dev or demo packages in the runtime install"
 
-    (dags / "news_ingest.py").write_text(block("dag-loader").text)
-    _run(["airflow", "db", "migrate"], env)
-    errors = _bash(block("check-dags").text, env, dags)
+    (host.dags / "news_ingest.py").write_text(block("dag-loader").text)
+    host.run("airflow", "db", "migrate")
+    errors = host.bash(block("check-dags").text, cwd=host.dags)
     assert json.loads(errors.strip().splitlines()[-1]) == [], errors
-    listed = json.loads(_run(["airflow", "dags", "list", "--local", "-o", "json"], env).strip().splitlines()[-1])
+    listed = json.loads(host.run("airflow", "dags", "list", "--local", "-o", "json").strip().splitlines()[-1])
     assert DAG_IDS <= {d["dag_id"] for d in listed}, listed
 
-    out = _run(["airflow", "dags", "test", "news_daily", demo_day.isoformat()], env, timeout=900)
+    out = host.run("airflow", "dags", "test", "news_daily", demo_day.isoformat(), timeout=900)
     from ingest import table
 
     published = {c["source"]: int(c["rows"]) for c in table.history(bucket) if c.get("dt") == demo_day.isoformat()}
