@@ -794,7 +794,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)  # also when started in the background, where SIGINT is ignored
 
-    from ingest.local_s3 import LocalS3
+    from localrun.local_s3 import LocalS3
 
     tmp = Path(tempfile.mkdtemp(prefix="dag-scale-"))
     results: list[RunResult] = []

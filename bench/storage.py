@@ -29,8 +29,8 @@ import pyarrow.parquet as pq
 
 from ingest import downstream, table
 from ingest import s3 as s3io
-from ingest.local_s3 import local_s3_env
 from ingest.parquet import SCHEMA
+from localrun.local_s3 import local_s3_env
 
 FIRST = date(2026, 10, 1)
 

@@ -44,7 +44,7 @@ def airflow_db() -> Path:
 @pytest.fixture(scope="session")
 def s3_server():
     """A moto S3 server on a free loopback port, its environment exported for boto3, DuckDB and subprocesses."""
-    from ingest.local_s3 import local_s3_env
+    from localrun.local_s3 import local_s3_env
 
     with local_s3_env("news-test-session") as server:
         yield server
@@ -70,10 +70,19 @@ def demo_day() -> date:
 def demo_sources(demo_day, tmp_path, monkeypatch):
     """The demo site on loopback and a sources file for it, exported as NEWS_SOURCES."""
     from demo_site import DemoSite
-    from ingest.demo import write_demo_sources
+    from localrun.demo import write_demo_sources
 
     with DemoSite(demo_day) as demo:
         path = tmp_path / "sources.yaml"
         write_demo_sources(demo, path)
         monkeypatch.setenv("NEWS_SOURCES", str(path))
         yield demo
+
+
+@pytest.fixture(scope="session")
+def wheel() -> Path:
+    """The wheel `make dist` builds, as a user builds it."""
+    subprocess.run(["make", "-s", "dist"], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    found = sorted((ROOT / "dist").glob("news_ingest-*.whl"))
+    assert len(found) == 1, found
+    return found[0]

@@ -7,7 +7,7 @@ import io
 import json
 import socket
 
-from ingest.local_airflow import LocalAirflow
+from localrun.local_airflow import LocalAirflow
 
 
 def test_a_port_in_use_is_one_line_and_nothing_starts(tmp_path, capsys):

@@ -190,7 +190,7 @@ def test_sources_file_gives_the_source_its_cleaning_rules(tmp_path: Path, capsys
 
 
 def test_help_runs_nothing(tmp_path: Path) -> None:
-    for module in ("cleaners", "ingest.demo", "ingest.local_airflow"):
+    for module in ("cleaners", "localrun.demo", "localrun.local_airflow"):
         done = subprocess.run(
             [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
             env={**os.environ, "HOME": str(tmp_path)},

@@ -18,7 +18,7 @@ from demo_site import DemoSite
 from demo_site.site import Fault
 from ingest import rawio
 from ingest import s3 as s3io
-from ingest.demo import write_demo_sources
+from localrun.demo import write_demo_sources
 from spiders.crawl import crawl_budget, run_crawl
 from tests.test_end_to_end import _dag, _expected, _rows, _run
 

@@ -187,7 +187,7 @@ def _read_as_documented(checkout: Path, env: dict[str, str], counts: dict[date, 
 @pytest.fixture(scope="module")
 def journey(checkout, newcomer_env, home, tmp_path_factory):
     from demo_site import DemoSite
-    from ingest.local_s3 import local_s3_env
+    from localrun.local_s3 import local_s3_env
 
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     state = tmp_path_factory.mktemp("journey")

@@ -25,8 +25,8 @@ import yaml
 from ingest import downstream
 from ingest import report as reporting
 from ingest import s3 as s3io
-from ingest.local_s3 import local_s3_env
 from ingest.report import text_table
+from localrun.local_s3 import local_s3_env
 from newsconfig import env as config
 
 BUCKET = "news-demo"
@@ -72,7 +72,7 @@ def write_demo_sources(demo, path: Path) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m ingest.demo", description=__doc__.split("\n\n")[1])
+    parser = argparse.ArgumentParser(prog="python -m localrun.demo", description=__doc__.split("\n\n")[1])
     parser.add_argument(
         "--day", type=date.fromisoformat, default=datetime.now(UTC).date() - timedelta(days=1),
         help="the UTC day to process, YYYY-MM-DD, before today (default: yesterday); the demo site publishes on it",
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(demo_env: dict[str, str], endpoint: str) -> int:
     """Keep everything up, with Airflow's UI and REST API on the demo's state, until Ctrl-C."""
-    from ingest.local_airflow import LocalAirflow, free_port
+    from localrun.local_airflow import LocalAirflow, free_port
 
     exports = " ".join(f"{k}={v}" for k, v in sorted(demo_env.items()) if k.startswith("AWS_") or k == "NEWS_BUCKET")
     print(

@@ -1,6 +1,6 @@
 """A local S3-compatible endpoint (moto's server mode) on a free loopback port, for the demo and tests.
 
-The server runs in a child process (`python -m ingest.local_s3`), not in a thread of the caller: delta-rs
+The server runs in a child process (`python -m localrun.local_s3`), not in a thread of the caller: delta-rs
 calls that keep Python's GIL while they wait on S3 (`DeltaTable.history()`, `alter.*`) would otherwise wait
 on a server that cannot run, and concurrency tests get a server that runs beside them as S3 does.
 
@@ -58,7 +58,7 @@ class LocalS3:
 
     def start(self) -> LocalS3:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "ingest.local_s3", "--host", self.host, "--port", str(self.port)],
+            [sys.executable, "-m", "localrun.local_s3", "--host", self.host, "--port", str(self.port)],
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             text=True,

@@ -333,7 +333,7 @@ def _tail(path: Path, lines: int = TAIL_LINES) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingest.local_airflow", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m localrun.local_airflow", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("AIRFLOW__API__PORT") or DEFAULT_PORT),
         help="the API server's port on 127.0.0.1 (default: AIRFLOW__API__PORT or 8080)",
