@@ -51,6 +51,10 @@ class Article:
     language: str | None = None
     site_name: str | None = None
     canonical_url: str | None = None
+    image_url: str | None = None  # the lead image (og:image, JSON-LD image)
+    section: str | None = None
+    keywords: list[str] = field(default_factory=list)  # the page's keywords/tags
+    modified_at: str | None = None  # the modification date the page declares
     text: str = ""
     removed: list[Removal] = field(default_factory=list)
     fingerprint: str = ""

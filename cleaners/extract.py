@@ -23,6 +23,7 @@ from newsconfig.sources import CleaningRules, compile_cleaning
 from .appeals import strip_paragraphs
 from .article import Article, Removal, clip, fingerprint, normalise
 from .decode import MAX_BYTES, DecodeError, check_text, decode, strip_controls
+from .fields import extract_extra
 from .meta import extract_meta
 from .page import Page, element_count, parse, title_parts
 from .repeats import BoilerplateState, Keys, split_repeats
@@ -187,11 +188,15 @@ def _extract(
     cut = cut_down(tree, count)
     removed = [cut] if cut is not None else []
     page = Page(tree)
+    extra = extract_extra(page, url)  # before the structure layer: JSON-LD in a removed box still counts
     pruned = prune(page, rules)
     removed += pruned.removed
     meta = extract_meta(page, url)
     art.title, art.authors, art.published_at, art.site_name = meta.title, meta.authors, meta.published, meta.site_name
     art.language, art.canonical_url = page.language, page.canonical
+    art.image_url, art.section, art.keywords, art.modified_at = (
+        extra.image_url, extra.section, extra.keywords, extra.modified
+    )
     art.removed = removed
     page.slim()
     doc = _bare(page.tree, url, fast=count > FAST_ELEMENTS)

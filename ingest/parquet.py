@@ -2,7 +2,8 @@
 
 The clean layer is one Delta table (`ingest.table`) partitioned by `source` and `dt`; the clean stage writes a
 day's rows to one staged Parquet file of this schema, which the publish stage commits to the table.
-Version 2 added `dt`, the partition's day (version 1 had it only in the hive path).
+Version 2 added `dt`, the partition's day (version 1 had it only in the hive path). Version 3 added the columns
+of `V3_COLUMNS` (issue #15), after `dt`: a schema-evolution commit, earlier rows read them as null.
 """
 
 from __future__ import annotations
@@ -13,11 +14,21 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 ROW_GROUP_ROWS = 1000
 
 REMOVAL = pa.struct([("text", pa.string()), ("rule", pa.string()), ("layer", pa.string())])
 UTC_TIME = pa.timestamp("us", tz="UTC")
+
+# ---- schema version 3 (issue #15): every column it added, in this one place --------------------------------
+V3_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("site_name", pa.string()),
+    ("image_url", pa.string()),
+    ("section", pa.string()),
+    ("keywords", pa.list_(pa.string())),
+    ("modified_at", UTC_TIME),
+]
+# ---- end of schema version 3 -----------------------------------------------------------------------------------
 
 SCHEMA = pa.schema(
     [
@@ -36,6 +47,7 @@ SCHEMA = pa.schema(
         ("warc_file", pa.string()),
         ("warc_offset", pa.int64()),
         ("dt", pa.date32()),
+        *V3_COLUMNS,
     ],
     metadata={"news_ingest.schema_version": SCHEMA_VERSION},
 )

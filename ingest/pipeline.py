@@ -247,6 +247,11 @@ def _row(source: str, url: str, entry: dict, fetched_at: str | None, key: str, o
         "cleaner_version": article.cleaner_version,
         "warc_file": key,
         "warc_offset": offset,
+        "site_name": article.site_name,
+        "image_url": article.image_url,
+        "section": article.section,
+        "keywords": list(article.keywords or []),
+        "modified_at": _timestamp(article.modified_at),
     }
 
 

@@ -35,6 +35,12 @@ EXPECTED_SCHEMA = [
     ("warc_file", "string"),
     ("warc_offset", "int64"),
     ("dt", "date32[day]"),
+    # schema version 3 (issue #15)
+    ("site_name", "string"),
+    ("image_url", "string"),
+    ("section", "string"),
+    ("keywords", "list<element: string>"),
+    ("modified_at", "timestamp[us, tz=UTC]"),
 ]
 
 
