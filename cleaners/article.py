@@ -48,7 +48,8 @@ class Article:
     title: str | None = None
     authors: list[str] = field(default_factory=list)
     published_at: str | None = None
-    language: str | None = None
+    language: str | None = None  # declared: <html lang>
+    language_detected: str | None = None  # detected from the cleaned text (cleaners/language.py)
     site_name: str | None = None
     canonical_url: str | None = None
     image_url: str | None = None  # the lead image (og:image, JSON-LD image)

@@ -24,6 +24,7 @@ from .appeals import strip_paragraphs
 from .article import Article, Removal, clip, fingerprint, normalise
 from .decode import MAX_BYTES, DecodeError, check_text, decode, strip_controls
 from .fields import extract_extra
+from .language import detect as detect_language
 from .meta import extract_meta
 from .page import Page, element_count, parse, title_parts
 from .repeats import BoilerplateState, Keys, split_repeats
@@ -265,6 +266,7 @@ def finish(draft: Draft, state: BoilerplateState | None = None) -> Article:
     art.removed = removals
     art.text = "\n\n".join(kept)
     art.fingerprint = fingerprint(art.text)
+    art.language_detected = detect_language(art.text)
     if not art.text:
         art.reject("no_article", "no article found")
     return art

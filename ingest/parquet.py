@@ -27,6 +27,7 @@ V3_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("section", pa.string()),
     ("keywords", pa.list_(pa.string())),
     ("modified_at", UTC_TIME),
+    ("language_detected", pa.string()),
 ]
 # ---- end of schema version 3 -----------------------------------------------------------------------------------
 

@@ -186,12 +186,14 @@ def _download_parts(s3, bucket: str, manifest: dict, folder: Path) -> dict[str, 
 def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path, state) -> dict:
     """Clean every response of the raw parts into `out`; `state` (the earlier days') learns this day's articles."""
     from cleaners import clean_batch
+    from cleaners.language import disagree, primary
     from newsconfig.sources import get_source
 
     index_path = next((p for k, p in local.items() if k.endswith("index.jsonl.gz")), Path("/nonexistent"))
     index = {(e.get("warc_file"), e.get("warc_offset")): e for e in rawio.read_index(index_path)}
     warcs = sorted((k, p) for k, p in local.items() if k.endswith(".warc.gz"))
-    cleaning = get_source(source, config.sources_path()).cleaning or None
+    configured = get_source(source, config.sources_path())
+    cleaning = configured.cleaning or None
 
     def records():
         for key, path in warcs:
@@ -201,6 +203,7 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
     docs = ((r.body, r.url, r.content_type) for r in records())
     stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
     stats["rejected_documents"] = []
+    stats["language_disagreements"] = Counter()  # "declared->detected": articles
     budget = config.clean_doc_seconds()
 
     def rows():
@@ -217,11 +220,16 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
                 continue
             stats["articles"] += 1
             stats["removed_by_rule"].update(r.rule for r in article.removed)
-            yield {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day}
+            row = {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day}
+            row["language"] = row["language"] or primary(configured.language)  # <html lang>, else sources.yaml
+            if disagree(row["language"], row["language_detected"]):
+                stats["language_disagreements"][f"{row['language']}->{row['language_detected']}"] += 1
+            yield row
 
     write_rows(rows(), out)
     stats["cleaner_version"] = _cleaner_version()
-    return {**stats, "rejected": dict(stats["rejected"]), "removed_by_rule": dict(stats["removed_by_rule"])}
+    counters = ("rejected", "removed_by_rule", "language_disagreements")
+    return {**stats, **{name: dict(stats[name]) for name in counters}}
 
 
 def _log_reject(url: str, article) -> None:
@@ -240,6 +248,7 @@ def _row(source: str, url: str, entry: dict, fetched_at: str | None, key: str, o
         "authors": list(article.authors or []),
         "published_at": _timestamp(published),
         "language": article.language,
+        "language_detected": article.language_detected,
         "text": article.text,
         "removed": [{"text": r.text, "rule": r.rule, "layer": r.layer} for r in article.removed],
         "fingerprint": article.fingerprint,

@@ -41,6 +41,7 @@ EXPECTED_SCHEMA = [
     ("section", "string"),
     ("keywords", "list<element: string>"),
     ("modified_at", "timestamp[us, tz=UTC]"),
+    ("language_detected", "string"),
 ]
 
 
