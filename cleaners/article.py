@@ -56,6 +56,9 @@ class Article:
     section: str | None = None
     keywords: list[str] = field(default_factory=list)  # the page's keywords/tags
     modified_at: str | None = None  # the modification date the page declares
+    free_access: bool | None = None  # cleaners/access.py
+    truncated: bool | None = None
+    access_signals: list[str] = field(default_factory=list)  # why not free / truncated
     text: str = ""
     removed: list[Removal] = field(default_factory=list)
     fingerprint: str = ""

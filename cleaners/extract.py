@@ -20,10 +20,11 @@ from lxml.html import HtmlElement
 
 from newsconfig.sources import CleaningRules, compile_cleaning
 
+from .access import judge
 from .appeals import strip_paragraphs
 from .article import Article, Removal, clip, fingerprint, normalise
 from .decode import MAX_BYTES, DecodeError, check_text, decode, strip_controls
-from .fields import extract_extra
+from .fields import Extra, extract_extra
 from .language import detect as detect_language
 from .meta import extract_meta
 from .page import Page, element_count, parse, title_parts
@@ -58,6 +59,7 @@ class Draft:
     paragraphs: list[str] = field(default_factory=list)  # extracted, before layer 2
     kept: list[str] = field(default_factory=list)  # after layer 2
     keys: Keys | None = None  # of paragraphs and kept, when computed ahead (clean_batch)
+    extra: Extra | None = None  # what the page's metadata declares (the access check reads it)
 
     @property
     def error(self) -> str | None:
@@ -218,7 +220,7 @@ def _extract(
             break
     kept, text_removed = strip_paragraphs(paragraphs, declared=art.language)  # the lexicons of its language
     art.removed.extend(text_removed)
-    return Draft(art, paragraphs, kept)
+    return Draft(art, paragraphs, kept, extra=extra)
 
 
 def safeguard(
@@ -267,6 +269,9 @@ def finish(draft: Draft, state: BoilerplateState | None = None) -> Article:
     art.text = "\n\n".join(kept)
     art.fingerprint = fingerprint(art.text)
     art.language_detected = detect_language(art.text)
+    extra = draft.extra or Extra()
+    access = judge(art.text, removals, extra.free, extra.word_count, extra.body_words)
+    art.free_access, art.truncated, art.access_signals = access.free_access, access.truncated, list(access.signals)
     if not art.text:
         art.reject("no_article", "no article found")
     return art

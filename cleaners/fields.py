@@ -140,6 +140,10 @@ def extract_extra(page: Page, url: str | None) -> Extra:
     for obj in articles:
         if extra.free is None:
             extra.free = _flag(obj.get("isAccessibleForFree"))
+        parts = obj.get("hasPart")
+        for part in parts if isinstance(parts, list) else [parts]:
+            if isinstance(part, dict) and _flag(part.get("isAccessibleForFree")) is False:
+                extra.free = False  # Google's paywalled-content markup: a part of the article is not free
         if extra.word_count is None:
             extra.word_count = _count(obj.get("wordCount"))
         body = obj.get("articleBody")

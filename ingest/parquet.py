@@ -28,6 +28,9 @@ V3_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("keywords", pa.list_(pa.string())),
     ("modified_at", UTC_TIME),
     ("language_detected", pa.string()),
+    ("free_access", pa.bool_()),
+    ("truncated", pa.bool_()),
+    ("access_signals", pa.list_(pa.string())),
 ]
 # ---- end of schema version 3 -----------------------------------------------------------------------------------
 

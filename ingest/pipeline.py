@@ -204,6 +204,7 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
     stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
     stats["rejected_documents"] = []
     stats["language_disagreements"] = Counter()  # "declared->detected": articles
+    stats["flags"] = Counter()  # articles by flag: not_free, truncated, ...
     budget = config.clean_doc_seconds()
 
     def rows():
@@ -224,12 +225,24 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
             row["language"] = row["language"] or primary(configured.language)  # <html lang>, else sources.yaml
             if disagree(row["language"], row["language_detected"]):
                 stats["language_disagreements"][f"{row['language']}->{row['language_detected']}"] += 1
+            stats["flags"].update(_flags(row))
             yield row
 
     write_rows(rows(), out)
     stats["cleaner_version"] = _cleaner_version()
-    counters = ("rejected", "removed_by_rule", "language_disagreements")
+    counters = ("rejected", "removed_by_rule", "language_disagreements", "flags")
     return {**stats, **{name: dict(stats[name]) for name in counters}}
+
+
+# flag -> whether a published row has it (counted per source in the clean stats and the report)
+FLAGS: dict[str, Callable[[dict], bool]] = {
+    "not_free": lambda row: row.get("free_access") is False,
+    "truncated": lambda row: bool(row.get("truncated")),
+}
+
+
+def _flags(row: dict) -> list[str]:
+    return [name for name, test in FLAGS.items() if test(row)]
 
 
 def _log_reject(url: str, article) -> None:
@@ -261,6 +274,9 @@ def _row(source: str, url: str, entry: dict, fetched_at: str | None, key: str, o
         "section": article.section,
         "keywords": list(article.keywords or []),
         "modified_at": _timestamp(article.modified_at),
+        "free_access": article.free_access,
+        "truncated": article.truncated,
+        "access_signals": list(article.access_signals or []),
     }
 
 

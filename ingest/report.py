@@ -32,7 +32,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
     """`per_source` maps a source to {stage: result or None, "error": message or None}."""
     sources, failed, incomplete = {}, [], []
     rejects, removals, fetch_failures, lost = Counter(), Counter(), Counter(), Counter()
-    languages = Counter()
+    languages, flags = Counter(), Counter()
     for name, stages in sorted(per_source.items()):
         failed_stage = next((s for s in STAGES if stages.get(s) is None), None)
         crawl = (stages.get("crawl") or {}).get("summary", {})
@@ -41,6 +41,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         rejects.update(clean.get("rejected", {}))
         removals.update(clean.get("removed_by_rule", {}))
         languages.update(clean.get("language_disagreements", {}))
+        flags.update(clean.get("flags", {}))
         fetches = failed_fetches(crawl)
         fetch_failures.update(fetches["articles"])
         fetch_failures.update(fetches["documents"])
@@ -61,6 +62,8 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             "removed_by_rule": clean.get("removed_by_rule", {}),
             # articles whose declared language (<html lang>, else sources.yaml's) is not the one detected
             "language_disagreements": clean.get("language_disagreements", {}),
+            # published articles by flag: not_free, truncated, rights_reserved, near_duplicate (ingest.pipeline.FLAGS)
+            "flags": clean.get("flags", {}),
             "keys": (stages.get("publish") or {}).get("keys", []),  # the data files of the committed version
             "table_version": (stages.get("publish") or {}).get("version"),
             "failed_fetches": fetches,
@@ -85,6 +88,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         "failed_fetches_by_reason": dict(fetch_failures),
         "discovery_errors_by_reason": dict(lost),
         "language_disagreements": dict(languages),
+        "flags": dict(flags),
     }
 
 
@@ -180,6 +184,7 @@ def _source_section(name: str, s: dict) -> str:
     parts.append(_counts_table("Feeds and sitemaps lost or cut short, by reason", s.get("discovery_errors", {}),
                                "reason"))  # fmt: skip
     parts.append(_counts_table("Removed spans, by rule", s.get("removed_by_rule", {}), "rule"))
+    parts.append(_counts_table("Published articles, by flag", s.get("flags", {}), "flag"))
     parts.append(_counts_table("Declared language is not the detected one", s.get("language_disagreements", {}),
                                "declared->detected"))  # fmt: skip
     if s.get("keys"):
@@ -214,6 +219,7 @@ def to_html(report: dict) -> str:
         f"{rows}</table>"
         + _counts_table("Rejected pages, all sources", report.get("rejected_by_reason", {}), "reason")
         + _counts_table("Removed spans, all sources", report.get("removed_by_rule", {}), "rule")
+        + _counts_table("Published articles by flag, all sources", report.get("flags", {}), "flag")
         + _counts_table("Declared language is not the detected one, all sources",
                         report.get("language_disagreements", {}), "declared->detected")  # fmt: skip
         + "".join(_source_section(n, s) for n, s in report["sources"].items())

@@ -42,6 +42,9 @@ EXPECTED_SCHEMA = [
     ("keywords", "list<element: string>"),
     ("modified_at", "timestamp[us, tz=UTC]"),
     ("language_detected", "string"),
+    ("free_access", "bool"),
+    ("truncated", "bool"),
+    ("access_signals", "list<element: string>"),
 ]
 
 
