@@ -59,6 +59,7 @@ class Article:
     free_access: bool | None = None  # cleaners/access.py
     truncated: bool | None = None
     access_signals: list[str] = field(default_factory=list)  # why not free / truncated
+    page_rights: dict[str, str] = field(default_factory=dict)  # <meta> robots, tdm-reservation, tdm-policy
     text: str = ""
     removed: list[Removal] = field(default_factory=list)
     fingerprint: str = ""

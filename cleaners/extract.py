@@ -200,6 +200,7 @@ def _extract(
     art.image_url, art.section, art.keywords, art.modified_at = (
         extra.image_url, extra.section, extra.keywords, extra.modified
     )
+    art.page_rights = extra.rights
     art.removed = removed
     page.slim()
     doc = _bare(page.tree, url, fast=count > FAST_ELEMENTS)

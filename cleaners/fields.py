@@ -31,6 +31,7 @@ HEAD_KEYS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # field -> JSON-LD Article property
 LD_KEYS = {"image_url": "image", "section": "articleSection", "keywords": "keywords", "modified": "dateModified"}
+RIGHTS_META = ("robots", "tdm-reservation", "tdm-policy")  # read as declared; ingest/rights.py judges them
 _HEAD = {key.lower(): name for name, keys in HEAD_KEYS.items() for key in keys}
 
 
@@ -44,6 +45,7 @@ class Extra:
     free: bool | None = None  # isAccessibleForFree
     word_count: int | None = None  # wordCount
     body_words: int | None = None  # words of articleBody
+    rights: dict[str, str] = field(default_factory=dict)  # <meta> values of RIGHTS_META (repeated ones joined)
 
 
 def _text(value: Any) -> str | None:
@@ -118,8 +120,12 @@ def extract_extra(page: Page, url: str | None) -> Extra:
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
         name = _HEAD.get(key)
         value = el.get("content")
-        if name and isinstance(value, str) and value.strip():
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if name:
             head.setdefault(name + ":" + key, []).append(value)
+        elif key in RIGHTS_META:
+            head.setdefault("rights:" + key, []).append(" ".join(value.split())[:MAX_VALUE])
 
     def first(name: str) -> list[str]:
         for key in HEAD_KEYS[name]:
@@ -128,6 +134,7 @@ def extract_extra(page: Page, url: str | None) -> Extra:
         return []
 
     extra = Extra()
+    extra.rights = {key: ", ".join(head["rights:" + key]) for key in RIGHTS_META if head.get("rights:" + key)}
     articles = article_objects(page)
     ld = {name: next((o[prop] for o in articles if o.get(prop)), None) for name, prop in LD_KEYS.items()}
     extra.image_url = next((_image(v, base) for v in first("image_url")), None) or _image(ld["image_url"], base)

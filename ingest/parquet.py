@@ -21,6 +21,22 @@ REMOVAL = pa.struct([("text", pa.string()), ("rule", pa.string()), ("layer", pa.
 UTC_TIME = pa.timestamp("us", tz="UTC")
 
 # ---- schema version 3 (issue #15): every column it added, in this one place --------------------------------
+RIGHTS = pa.struct(
+    [
+        ("x_robots_tag", pa.string()),
+        ("meta_robots", pa.string()),
+        ("noai", pa.bool_()),
+        ("noimageai", pa.bool_()),
+        ("noindex", pa.bool_()),
+        ("noarchive", pa.bool_()),
+        ("tdm_reservation", pa.bool_()),
+        ("tdm_policy", pa.string()),
+        ("tdm_from", pa.string()),
+        ("ai_agents_disallowed", pa.list_(pa.string())),
+        ("reserved", pa.bool_()),
+        ("reserved_by", pa.list_(pa.string())),
+    ]
+)
 V3_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("site_name", pa.string()),
     ("image_url", pa.string()),
@@ -31,6 +47,7 @@ V3_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("free_access", pa.bool_()),
     ("truncated", pa.bool_()),
     ("access_signals", pa.list_(pa.string())),
+    ("rights", RIGHTS),
 ]
 # ---- end of schema version 3 -----------------------------------------------------------------------------------
 

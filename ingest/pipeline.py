@@ -24,7 +24,8 @@ from newsconfig import env as config
 
 log = logging.getLogger(__name__)
 MAX_EMPTY_SHARE = 0.2  # above this share of pages without article text, the cleaner or the site is broken
-EXPECTED_REJECTIONS = frozenset({"appeal_only"})
+# pages rightly refused for what they are (all appeal) or by the source's policy (rights: skip_reserved)
+EXPECTED_REJECTIONS = frozenset({"appeal_only", "rights_reserved"})
 MAX_LISTED_REJECTS = 200  # rejected documents listed by URL in the clean stats (all are counted by reason)
 
 
@@ -76,7 +77,7 @@ def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> d
         indexes = _earlier_indexes(s3, bucket, source, start, earlier)
         settings = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else None
         summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()), settings=settings)
-        files = sorted(out.glob("part-*.warc.gz")) + sorted(out.glob("index.jsonl.gz"))
+        files = [*sorted(out.glob("part-*.warc.gz")), *out.glob("index.jsonl.gz"), *out.glob("sites.jsonl.gz")]
         info = {"crawl": summary, "window": [start.isoformat(), end.isoformat()], "dedup_days": sorted(indexes)}
         partition.publish(s3, bucket, "raw", source, start, files, info, attempt)
     return {"source": source, "reused": False, "summary": summary, "dedup_days": sorted(indexes)}
@@ -187,6 +188,7 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
     """Clean every response of the raw parts into `out`; `state` (the earlier days') learns this day's articles."""
     from cleaners import clean_batch
     from cleaners.language import disagree, primary
+    from ingest.rights import SITES_FILE, load_sites, rights
     from newsconfig.sources import get_source
 
     index_path = next((p for k, p in local.items() if k.endswith("index.jsonl.gz")), Path("/nonexistent"))
@@ -199,7 +201,9 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
         for key, path in warcs:
             yield from rawio.iter_responses(path, key)
 
-    metas = [(r.warc_file, r.offset, r.url, r.fetched_at) for r in records()]
+    sites_path = next((p for k, p in local.items() if k.endswith(SITES_FILE)), None)
+    sites = load_sites(sites_path)  # what each site's robots.txt and tdmrep.json said in the crawl
+    metas = [(r.warc_file, r.offset, r.url, r.fetched_at, r.rights_headers) for r in records()]
     docs = ((r.body, r.url, r.content_type) for r in records())
     stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
     stats["rejected_documents"] = []
@@ -208,7 +212,7 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
     budget = config.clean_doc_seconds()
 
     def rows():
-        for (key, offset, url, fetched_at), article in zip(
+        for (key, offset, url, fetched_at, rights_headers), article in zip(
             metas, clean_batch(docs, source=cleaning, state=state, budget=budget), strict=True
         ):
             entry = index.get((Path(key).name, offset)) or index.get((key, offset)) or {}
@@ -219,9 +223,16 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
                     stats["rejected_documents"].append({"url": url, "reason": reason, "error": article.error})
                 _log_reject(url, article)
                 continue
+            declared = rights(url, rights_headers, article.page_rights, sites)
+            if declared["reserved"] and configured.rights == "skip_reserved":
+                stats["rejected"]["rights_reserved"] += 1
+                if len(stats["rejected_documents"]) < MAX_LISTED_REJECTS:
+                    error = "reserved by " + ", ".join(declared["reserved_by"])
+                    stats["rejected_documents"].append({"url": url, "reason": "rights_reserved", "error": error})
+                continue
             stats["articles"] += 1
             stats["removed_by_rule"].update(r.rule for r in article.removed)
-            row = {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day}
+            row = {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day, "rights": declared}
             row["language"] = row["language"] or primary(configured.language)  # <html lang>, else sources.yaml
             if disagree(row["language"], row["language_detected"]):
                 stats["language_disagreements"][f"{row['language']}->{row['language_detected']}"] += 1
@@ -238,6 +249,7 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
 FLAGS: dict[str, Callable[[dict], bool]] = {
     "not_free": lambda row: row.get("free_access") is False,
     "truncated": lambda row: bool(row.get("truncated")),
+    "rights_reserved": lambda row: bool((row.get("rights") or {}).get("reserved")),
 }
 
 

@@ -36,6 +36,7 @@ def write_raw(
     day: date,
     pages: list[tuple[str, bytes, list[tuple[str, str]]]],
     index: list[dict] | None = None,
+    sites: list[dict] | None = None,
 ) -> None:
     """`pages`: (url, body, extra HTTP headers); Content-Type text/html; charset=utf-8 unless given."""
     folder = tmp / f"raw-{source}-{day}"
@@ -56,6 +57,14 @@ def write_raw(
         path = folder / "index.jsonl.gz"
         with gzip.open(path, "wt", encoding="utf-8") as fh:
             fh.writelines(json.dumps(e) + "\n" for e in index)
+        files.append(path)
+    if sites is not None:  # sites.jsonl.gz, as the spider writes it (spiders.robots.SiteFactsExtension)
+        import gzip
+        import json
+
+        path = folder / "sites.jsonl.gz"
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(f) + "\n" for f in sites)
         files.append(path)
     partition.publish(s3io.client(), bucket, "raw", source, day, files, {"crawl": {}}, "test")
 

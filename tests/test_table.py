@@ -45,6 +45,12 @@ EXPECTED_SCHEMA = [
     ("free_access", "bool"),
     ("truncated", "bool"),
     ("access_signals", "list<element: string>"),
+    (
+        "rights",
+        "struct<x_robots_tag: string, meta_robots: string, noai: bool, noimageai: bool, noindex: bool, "
+        "noarchive: bool, tdm_reservation: bool, tdm_policy: string, tdm_from: string, ai_agents_disallowed: "
+        "list<element: string>, reserved: bool, reserved_by: list<element: string>>",
+    ),
 ]
 
 
