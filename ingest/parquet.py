@@ -48,6 +48,8 @@ V3_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("truncated", pa.bool_()),
     ("access_signals", pa.list_(pa.string())),
     ("rights", RIGHTS),
+    ("minhash", pa.binary()),
+    ("near_duplicate_of", pa.string()),
 ]
 # ---- end of schema version 3 -----------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest import partition, rawio
+from ingest import neardup, partition, rawio
 from ingest import s3 as s3io
 from ingest.parquet import SCHEMA_VERSION, write_rows
 from newsconfig import env as config
@@ -111,7 +111,8 @@ def wait_for_earlier_days(
     day may still publish: then a backfill running days side by side cleans exactly as one running them in
     order. Bounded: after `timeout` (NEWS_STATE_WAIT_SECONDS) it raises EarlierDaysUnfinished and the task retries.
     """
-    days = [day - timedelta(days=back) for back in range(1, config.state_days() + 1)]
+    # the boilerplate state's window and the near-duplicates' (ingest.neardup): both read earlier days
+    days = [day - timedelta(days=back) for back in range(1, max(config.state_days(), config.near_dup_days()) + 1)]
     if not days:
         return
     deadline = time.monotonic() + (config.state_wait() if timeout is None else timeout)
@@ -240,6 +241,9 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
             yield row
 
     write_rows(rows(), out)
+    linked = _link_near_duplicates(out, source, day)
+    if linked:
+        stats["flags"]["near_duplicate"] += linked
     stats["cleaner_version"] = _cleaner_version()
     counters = ("rejected", "removed_by_rule", "language_disagreements", "flags")
     return {**stats, **{name: dict(stats[name]) for name in counters}}
@@ -255,6 +259,50 @@ FLAGS: dict[str, Callable[[dict], bool]] = {
 
 def _flags(row: dict) -> list[str]:
     return [name for name, test in FLAGS.items() if test(row)]
+
+
+def _earlier_signatures(source: str, day: date) -> list[dict]:
+    """The signatures of every source's articles in the NEWS_NEAR_DUP_DAYS days before `day` (from the table)."""
+    from ingest import table
+
+    days = config.near_dup_days()
+    bucket = config.bucket()
+    if days <= 0 or not table.exists(bucket):
+        return []
+    delta = table.open_table(bucket)
+    columns = ["url", "published_at", "dt", "source", "minhash"]
+    if not set(columns) <= {f.name for f in delta.schema().fields}:
+        return []  # a table of an older schema: no signatures yet
+    earlier = delta.to_pyarrow_table(
+        columns=columns, filters=[("dt", ">=", day - timedelta(days=days)), ("dt", "<", day)]
+    )
+    return [r for r in earlier.to_pylist() if r["minhash"]]
+
+
+def _link_near_duplicates(path: Path, source: str, day: date) -> int:
+    """Fill `near_duplicate_of` in the staged file: the earliest near article of the window or of this partition
+    (ingest.neardup). Reads the signatures (small) first, then rewrites the file row group by row group."""
+    index = neardup.NearDuplicates(config.near_dup_threshold())
+    index.extend(_earlier_signatures(source, day))
+    own = pq.read_table(path, columns=["url", "published_at", "minhash"]).to_pylist()
+    known = [neardup.Known(r["url"], r["published_at"], day.isoformat(), source) for r in own]
+    signatures = [neardup.from_bytes(r["minhash"]) for r in own]
+    for article, signature in zip(known, signatures, strict=True):
+        index.add(article, signature)
+    links = [index.earlier(a, s) for a, s in zip(known, signatures, strict=True)]
+    if not any(links):
+        return 0
+    linked = path.with_suffix(".linked.parquet")
+    parquet, start = pq.ParquetFile(path), 0
+    with pq.ParquetWriter(linked, parquet.schema_arrow, compression="zstd") as writer:
+        for group in range(parquet.num_row_groups):
+            batch = parquet.read_row_group(group)
+            urls = [m.url if m else None for m in links[start : start + batch.num_rows]]
+            position = batch.schema.get_field_index("near_duplicate_of")
+            writer.write_table(batch.set_column(position, "near_duplicate_of", pa.array(urls, pa.string())))
+            start += batch.num_rows
+    linked.replace(path)
+    return sum(1 for m in links if m)
 
 
 def _log_reject(url: str, article) -> None:
@@ -289,6 +337,7 @@ def _row(source: str, url: str, entry: dict, fetched_at: str | None, key: str, o
         "free_access": article.free_access,
         "truncated": article.truncated,
         "access_signals": list(article.access_signals or []),
+        "minhash": neardup.to_bytes(neardup.minhash(article.text)),
     }
 
 

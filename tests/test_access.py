@@ -78,4 +78,5 @@ def test_the_clean_stage_publishes_and_counts_access(bucket, tmp_path, monkeypat
     rows = published_rows(bucket, "ledger")
     assert {n: (rows[f"https://norvale.example/{n}"]["free_access"], rows[f"https://norvale.example/{n}"]["truncated"])
             for n in PAGES} == {n: p[3] for n, p in PAGES.items()}  # fmt: skip
-    assert stats["flags"] == {"not_free": 6, "truncated": 3}
+    # (the pages are variants of one text: their near-duplicates are counted too, see tests/test_near_duplicates.py)
+    assert {k: stats["flags"][k] for k in ("not_free", "truncated")} == {"not_free": 6, "truncated": 3}

@@ -51,6 +51,8 @@ EXPECTED_SCHEMA = [
         "noarchive: bool, tdm_reservation: bool, tdm_policy: string, tdm_from: string, ai_agents_disallowed: "
         "list<element: string>, reserved: bool, reserved_by: list<element: string>>",
     ),
+    ("minhash", "binary"),
+    ("near_duplicate_of", "string"),
 ]
 
 
