@@ -75,9 +75,12 @@ def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> d
     with tempfile.TemporaryDirectory(prefix="crawl-") as tmp:
         out, earlier = Path(tmp) / "out", Path(tmp) / "earlier"
         indexes = _earlier_indexes(s3, bucket, source, start, earlier)
-        settings = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else None
-        summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()), settings=settings)
-        files = [*sorted(out.glob("part-*.warc.gz")), *out.glob("index.jsonl.gz"), *out.glob("sites.jsonl.gz")]
+        settings = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else {}
+        if validators := _previous_validators(s3, bucket, source, start, earlier):
+            settings["NEWS_VALIDATORS_FILE"] = str(validators)  # conditional requests (spiders.revisits)
+        summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()), settings=settings or None)
+        extra = ("index.jsonl.gz", "sites.jsonl.gz", "validators.json.gz")
+        files = [*sorted(out.glob("part-*.warc.gz")), *(out / name for name in extra if (out / name).exists())]
         info = {"crawl": summary, "window": [start.isoformat(), end.isoformat()], "dedup_days": sorted(indexes)}
         partition.publish(s3, bucket, "raw", source, start, files, info, attempt)
     return {"source": source, "reused": False, "summary": summary, "dedup_days": sorted(indexes)}
@@ -100,6 +103,18 @@ def _earlier_indexes(s3, bucket: str, source: str, day: date, folder: Path) -> d
             s3io.download_file(s3, bucket, key, path)
             found[earlier.isoformat()] = path
     return found
+
+
+def _previous_validators(s3, bucket: str, source: str, day: date, folder: Path) -> Path | None:
+    """The feeds' and sitemaps' validators stored by the crawl of the day before `day` (None: fetch all)."""
+    manifest = partition.read_manifest(s3, bucket, "raw", source, day - timedelta(days=1))
+    key = next((p["key"] for p in (manifest or {}).get("parts", []) if p["key"].endswith("validators.json.gz")), None)
+    if key is None:
+        return None
+    path = folder / "validators.json.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    s3io.download_file(s3, bucket, key, path)
+    return path
 
 
 def wait_for_earlier_days(

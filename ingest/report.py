@@ -70,6 +70,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             "discovery_errors": discovery,
             "finish_reason": finish_reason,  # None: the crawl stage did not return
             "unfinished": unfinished,
+            "not_modified": crawl.get("not_modified", 0),  # feeds and sitemaps answered 304 (spiders.revisits)
             "elapsed_seconds": crawl.get("elapsed_seconds"),
             "time_budget_seconds": crawl.get("time_budget_seconds"),
         }
@@ -174,6 +175,7 @@ def _source_section(name: str, s: dict) -> str:
         ("pages stored", _n(s.get("fetched"))),
         ("articles published", _n(s.get("articles"))),
         ("crawl ended", _crawl_end_cell(s) or "did not return"),
+        ("feeds and sitemaps not modified (304)", _n(s.get("not_modified"))),
         ("crawl time", took),
     ]
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in crawl) + "</table>")
