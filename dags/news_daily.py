@@ -161,6 +161,7 @@ def report() -> dict:
     A run refused by `list_sources` has nothing to report: this task fails with the reason, and so does the run
     (it is the run's last task: were it skipped, Airflow would mark the refused run successful).
     """
+    from ingest import alerts
     from ingest import report as reporting
 
     ti = get_current_context()["ti"]
@@ -175,6 +176,10 @@ def report() -> dict:
         error = ti.xcom_pull(task_ids=f"per_source.{failed}", map_indexes=index, key="error") if failed else None
         per[name] = {**stages, "error": error}
     summary = reporting.summarise(_day(), ti.run_id, per)
+    summary["alerts"] = alerts.anomalies(summary, alerts.history(_day()))
+    for alert in summary["alerts"]:
+        log.warning("alert: %s: %s: %s", alert["source"], alert["kind"], alert["message"])
+    summary["alert_delivery_errors"] = alerts.deliver(summary, get_current_context())  # errors logged, not raised
     summary["report_keys"] = reporting.write(summary)
     log.info("%s", reporting.to_text(summary))
     for line in reporting.locations(summary):
@@ -182,6 +187,13 @@ def report() -> dict:
     if summary["failed"]:
         raise AirflowFailException(f"sources failed: {summary['failed']} (see {summary['report_keys'][1]})")
     return summary
+
+
+def _run_failed(context) -> None:
+    """Alerts through the configured notifiers (ingest.alerts) when a run fails."""
+    from ingest import alerts
+
+    alerts.on_run_failure(context)
 
 
 @dag(
@@ -212,6 +224,7 @@ def report() -> dict:
     },
     tags=["news"],
     doc_md=__doc__,
+    on_failure_callback=_run_failed,
 )
 def news_daily():
     names = list_sources()
