@@ -7,8 +7,10 @@ earlier ones without reading their text. An article's `near_duplicate_of` is the
 (by publication time, then day, source and URL) whose estimated Jaccard similarity is at least the threshold
 (NEWS_NEAR_DUP_THRESHOLD), among the articles of every source in the NEWS_NEAR_DUP_DAYS days before its day and
 the articles of its own partition; candidates come from an LSH index (datasketch MinHashLSH) and are confirmed
-on their signatures. Articles of other sources on the same day are not compared: their partitions may not be
-published yet, and a day's result must not depend on the order in which sources finish.
+on their signatures. The clean stage cannot compare with other sources of the same day (their partitions may
+not be published yet, and a day's result must not depend on the order in which sources finish): once every
+source of the day is published, `link_day` (the DAG's `link_near_duplicates` task) links the day's articles
+across sources too, updating the rows whose link changes in one commit.
 
 Chosen on bench/near_duplicates.py (pairs the bench builds from real article texts: lightly edited copies
 against different stories on the same topic, and follow-ups that reuse a paragraph).
@@ -17,12 +19,15 @@ against different stories on the same topic, and follow-ups that reuse a paragra
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
+import pyarrow as pa
 from datasketch import MinHash, MinHashLSH
+from deltalake import CommitProperties
 
 from cleaners.article import normalise
 
@@ -105,3 +110,60 @@ class NearDuplicates:
         for row in rows:
             known = Known(row["url"], row["published_at"], str(row["dt"]), row["source"])
             self.add(known, from_bytes(row["minhash"]))
+
+
+LINK_RETRIES = 3
+
+
+def link_day(bucket: str, day: date, days: int, threshold: float) -> dict:
+    """Link the articles of `day` across sources, once every source of the day is published (the DAG's
+    `link_near_duplicates` task): each gets the earliest near article among every source's articles of that day
+    and the `days` before. Rows whose `near_duplicate_of` changes are updated in one MERGE commit (a re-run
+    changes nothing). Returns {"linked": {source: articles with a link}, "changed": rows updated}."""
+    from deltalake.exceptions import CommitFailedError
+
+    from ingest import table
+
+    if not table.exists(bucket):
+        return {"linked": {}, "changed": 0}
+    for attempt in range(LINK_RETRIES + 1):
+        delta = table.open_table(bucket)
+        columns = ["url", "published_at", "dt", "source", "minhash", "near_duplicate_of"]
+        if not set(columns) <= {f.name for f in delta.schema().fields}:
+            return {"linked": {}, "changed": 0}  # a table of an older schema: nothing to link
+        rows = delta.to_pyarrow_table(
+            columns=columns, filters=[("dt", ">=", day - timedelta(days=days)), ("dt", "<=", day)]
+        ).to_pylist()
+        index = NearDuplicates(threshold)
+        index.extend(rows)
+        linked: Counter = Counter()
+        changes = []
+        for row in (r for r in rows if r["dt"] == day):
+            known = Known(row["url"], row["published_at"], str(row["dt"]), row["source"])
+            first = index.earlier(known, from_bytes(row["minhash"]))
+            url = first.url if first is not None else None
+            if url is not None:
+                linked[row["source"]] += 1
+            if url != row["near_duplicate_of"]:
+                changes.append({"source": row["source"], "dt": day, "url": row["url"], "near_duplicate_of": url})
+        if not changes:
+            return {"linked": dict(linked), "changed": 0}
+        source = pa.Table.from_pylist(changes, schema=pa.schema(
+            [("source", pa.string()), ("dt", pa.date32()), ("url", pa.string()), ("near_duplicate_of", pa.string())]
+        ))  # fmt: skip
+        try:
+            delta.merge(
+                source,
+                predicate=f"t.dt = '{day.isoformat()}' AND t.dt = s.dt AND t.source = s.source AND t.url = s.url",
+                source_alias="s",
+                target_alias="t",
+                commit_properties=CommitProperties(
+                    custom_metadata=table.commit_metadata({"maintenance": "near_duplicates", "dt": day.isoformat()})
+                ),
+            ).when_matched_update(updates={"near_duplicate_of": "s.near_duplicate_of"}).execute()
+        except CommitFailedError:
+            if attempt == LINK_RETRIES:
+                raise
+            continue  # another commit touched the rows read: read them again
+        return {"linked": dict(linked), "changed": len(changes)}
+    raise AssertionError("unreachable")

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from ingest import neardup
+from ingest import neardup, table
 from tests.raw_pages import clean_and_publish, page, published_rows, sources_file, write_raw
 
 DAY1 = date(2026, 11, 20)
@@ -86,6 +86,25 @@ def test_the_wire_story_counts_once_across_sources_and_days(bucket, tmp_path, so
     }
     rows = published_rows(bucket, "a")
     assert len(rows[first]["minhash"]) == 4 * neardup.NUM_PERM
+
+
+def test_the_days_sources_are_linked_once_all_are_published(bucket, tmp_path, sources) -> None:
+    publish_day(bucket, tmp_path, DAY1)
+    before = table.open_table(bucket).version()
+    result = neardup.link_day(bucket, DAY1, 7, 0.5)
+    first = f"https://a.example/{DAY1}/wire"
+    assert result == {"linked": {"b": 1, "c": 1}, "changed": 2}
+    assert links(bucket, DAY1) == {
+        first: None,
+        f"https://b.example/{DAY1}/wire": first,
+        f"https://c.example/{DAY1}/wire": first,
+        **{f"https://{s}.example/{DAY1}/other": None for s in "abc"},
+    }
+    assert table.history(bucket)[0]["maintenance"] == "near_duplicates" and table.open_table(bucket).version() == (
+        before + 1
+    )
+    assert neardup.link_day(bucket, DAY1, 7, 0.5)["changed"] == 0  # a re-run commits nothing
+    assert table.open_table(bucket).version() == before + 1
 
 
 def test_the_window_and_threshold_are_configured(bucket, tmp_path, sources, monkeypatch) -> None:
