@@ -134,7 +134,7 @@ def wait_for_earlier_days(
     pause, logged = 0.5, False
     while (count := unfinished(days)) > 0:
         if not logged:
-            log.info("clean of %s waits for %d unfinished run(s) of %s..%s (their boilerplate state)", day, count,
+            log.info("clean of %s waits for %d unfinished run(s) of %s..%s (their state, articles)", day, count,
                      days[-1], days[0])  # fmt: skip
             logged = True
         if time.monotonic() >= deadline:
