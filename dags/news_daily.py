@@ -171,7 +171,6 @@ def report() -> dict:
     A run refused by `list_sources` has nothing to report: this task fails with the reason, and so does the run
     (it is the run's last task: were it skipped, Airflow would mark the refused run successful).
     """
-    from ingest import alerts
     from ingest import report as reporting
 
     ti = get_current_context()["ti"]
@@ -187,10 +186,6 @@ def report() -> dict:
         per[name] = {**stages, "error": error}
     summary = reporting.summarise(_day(), ti.run_id, per)
     summary["near_duplicate_links"] = ti.xcom_pull(task_ids="link_near_duplicates")  # across the day's sources
-    summary["alerts"] = alerts.anomalies(summary, alerts.history(_day()))
-    for alert in summary["alerts"]:
-        log.warning("alert: %s: %s: %s", alert["source"], alert["kind"], alert["message"])
-    summary["alert_delivery_errors"] = alerts.deliver(summary, get_current_context())  # errors logged, not raised
     summary["report_keys"] = reporting.write(summary)
     log.info("%s", reporting.to_text(summary))
     for line in reporting.locations(summary):
@@ -198,13 +193,6 @@ def report() -> dict:
     if summary["failed"]:
         raise AirflowFailException(f"sources failed: {summary['failed']} (see {summary['report_keys'][1]})")
     return summary
-
-
-def _run_failed(context) -> None:
-    """Alerts through the configured notifiers (ingest.alerts) when a run fails."""
-    from ingest import alerts
-
-    alerts.on_run_failure(context)
 
 
 @dag(
@@ -235,7 +223,6 @@ def _run_failed(context) -> None:
     },
     tags=["news"],
     doc_md=__doc__,
-    on_failure_callback=_run_failed,
 )
 def news_daily():
     names = list_sources()

@@ -225,7 +225,6 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
     stats["rejected_documents"] = []
     stats["language_disagreements"] = Counter()  # "declared->detected": articles
     stats["flags"] = Counter()  # articles by flag: not_free, truncated, ...
-    stats["coverage"] = Counter()  # articles that have each field (the alerts watch it drop)
     budget = config.clean_doc_seconds()
 
     def rows():
@@ -254,7 +253,6 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
             if disagree(row["language"], row["language_detected"]):
                 stats["language_disagreements"][f"{row['language']}->{row['language_detected']}"] += 1
             stats["flags"].update(_flags(row))
-            stats["coverage"].update(f for f in COVERAGE_FIELDS if row.get(f))
             yield row
 
     write_rows(rows(), out)
@@ -262,11 +260,10 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
     if linked:
         stats["flags"]["near_duplicate"] += linked
     stats["cleaner_version"] = _cleaner_version()
-    counters = ("rejected", "removed_by_rule", "language_disagreements", "flags", "coverage")
+    counters = ("rejected", "removed_by_rule", "language_disagreements", "flags")
     return {**stats, **{name: dict(stats[name]) for name in counters}}
 
 
-COVERAGE_FIELDS = ("title", "published_at", "authors", "language")
 # flag -> whether a published row has it (counted per source in the clean stats and the report)
 FLAGS: dict[str, Callable[[dict], bool]] = {
     "not_free": lambda row: row.get("free_access") is False,

@@ -64,7 +64,6 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             "language_disagreements": clean.get("language_disagreements", {}),
             # published articles by flag: not_free, truncated, rights_reserved, near_duplicate (ingest.pipeline.FLAGS)
             "flags": clean.get("flags", {}),
-            "coverage": clean.get("coverage", {}),  # articles with a title, date, authors, language
             "keys": (stages.get("publish") or {}).get("keys", []),  # the data files of the committed version
             "table_version": (stages.get("publish") or {}).get("version"),
             "failed_fetches": fetches,
@@ -91,7 +90,6 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         "discovery_errors_by_reason": dict(lost),
         "language_disagreements": dict(languages),
         "flags": dict(flags),
-        "alerts": [],  # ingest.alerts: set by the report task
     }
 
 
@@ -161,17 +159,6 @@ def _counts_table(title: str, counts: dict[str, int], what: str) -> str:
     return f"<h3>{html.escape(title)}</h3><table><tr><th>{what}</th><th class=n>count</th></tr>{rows}</table>"
 
 
-def _alerts_table(alerts: list[dict]) -> str:
-    if not alerts:
-        return "<h3>Alerts</h3><p class=none>none</p>"
-    rows = "".join(
-        f"<tr><td>{html.escape(a['source'])}</td><td><code>{html.escape(a['kind'])}</code></td>"
-        f"<td>{html.escape(a['message'])}</td></tr>"
-        for a in alerts
-    )
-    return f"<h3>Alerts</h3><table><tr><th>source</th><th>alert</th><th>what</th></tr>{rows}</table>"
-
-
 def _status(status: str) -> str:
     return f"<span class='status {status}'>{STATUS_TEXT.get(status, html.escape(status))}</span>"
 
@@ -232,7 +219,6 @@ def to_html(report: dict) -> str:
         "<th class=n>rejected</th><th>failed fetches</th><th class=n>discovery errors</th><th>crawl end</th>"
         "<th class=n>removed spans</th></tr>"
         f"{rows}</table>"
-        + _alerts_table(report.get("alerts") or [])
         + _counts_table("Rejected pages, all sources", report.get("rejected_by_reason", {}), "reason")
         + _counts_table("Removed spans, all sources", report.get("removed_by_rule", {}), "rule")
         + _counts_table("Published articles by flag, all sources", report.get("flags", {}), "flag")
@@ -271,7 +257,7 @@ def to_text(report: dict) -> str:
     t, failed = totals(report), ", ".join(report["failed"]) or "none"
     lines = [
         f"news_daily dt={report['dt']} run {report['run_id']}: {t['articles']:,} articles from "
-        f"{t['pages_stored']:,} pages stored; failed sources: {failed}; alerts: {len(report.get('alerts') or [])}",
+        f"{t['pages_stored']:,} pages stored; failed sources: {failed}",
         text_table(headers, rows, {2, 3, 4}, indent=""),
     ]
     lines += [

@@ -152,22 +152,3 @@ def retention_days() -> int:
 def clean_asset_uri() -> str:
     """The Airflow asset of the clean Delta table, one URI for the DAG that publishes it and those that read it."""
     return f"s3://{bucket_or('news-ingest')}/clean/"
-
-
-def alert_emails() -> list[str]:
-    """Who receives the alerts by e-mail (ingest.alerts): `NEWS_ALERT_EMAIL`, comma-separated; none by default."""
-    return [a.strip() for a in _text("NEWS_ALERT_EMAIL").split(",") if a.strip()]
-
-
-def alert_smtp_conn() -> str:
-    """The Airflow connection of the SMTP server the alerts go through: `NEWS_ALERT_SMTP_CONN` (smtp_default)."""
-    return _text("NEWS_ALERT_SMTP_CONN", "smtp_default")
-
-
-def alert_webhook() -> str:
-    """A URL the alerts are POSTed to as JSON {"text": …} (a Slack incoming webhook, a chat or paging service):
-    `NEWS_ALERT_WEBHOOK`; none by default."""
-    url = _text("NEWS_ALERT_WEBHOOK")
-    if url and not url.startswith(("http://", "https://")):
-        raise ValueError(f"NEWS_ALERT_WEBHOOK must be an http(s) URL, not {url!r}")
-    return url

@@ -87,7 +87,7 @@ def test_the_text_report_is_a_table_for_the_task_log():
     text = reporting.to_text(_report())
     lines = text.splitlines()
     assert lines[0] == ("news_daily dt=2023-04-26 run manual__2026-12-04: 1,200 articles from 1,234 pages stored; "
-                        "failed sources: eastmere; alerts: 0")  # fmt: skip
+                        "failed sources: eastmere")  # fmt: skip
     assert re.match(r"source\s+status\s+pages stored\s+articles\s+rejected\s+failed fetches\s+crawl end$", lines[1])
     millbrook = next(line for line in lines if line.startswith("millbrook"))
     assert re.search(
