@@ -48,9 +48,18 @@ class Article:
     title: str | None = None
     authors: list[str] = field(default_factory=list)
     published_at: str | None = None
-    language: str | None = None
+    language: str | None = None  # declared: <html lang>
+    language_detected: str | None = None  # detected from the cleaned text (cleaners/language.py)
     site_name: str | None = None
     canonical_url: str | None = None
+    image_url: str | None = None  # the lead image (og:image, JSON-LD image)
+    section: str | None = None
+    keywords: list[str] = field(default_factory=list)  # the page's keywords/tags
+    modified_at: str | None = None  # the modification date the page declares
+    free_access: bool | None = None  # cleaners/access.py
+    truncated: bool | None = None
+    access_signals: list[str] = field(default_factory=list)  # why not free / truncated
+    page_rights: dict[str, str] = field(default_factory=dict)  # <meta> robots, tdm-reservation, tdm-policy
     text: str = ""
     removed: list[Removal] = field(default_factory=list)
     fingerprint: str = ""

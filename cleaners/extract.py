@@ -20,9 +20,12 @@ from lxml.html import HtmlElement
 
 from newsconfig.sources import CleaningRules, compile_cleaning
 
+from .access import judge
 from .appeals import strip_paragraphs
 from .article import Article, Removal, clip, fingerprint, normalise
 from .decode import MAX_BYTES, DecodeError, check_text, decode, strip_controls
+from .fields import Extra, extract_extra
+from .language import detect as detect_language
 from .meta import extract_meta
 from .page import Page, element_count, parse, title_parts
 from .repeats import BoilerplateState, Keys, split_repeats
@@ -56,6 +59,7 @@ class Draft:
     paragraphs: list[str] = field(default_factory=list)  # extracted, before layer 2
     kept: list[str] = field(default_factory=list)  # after layer 2
     keys: Keys | None = None  # of paragraphs and kept, when computed ahead (clean_batch)
+    extra: Extra | None = None  # what the page's metadata declares (the access check reads it)
 
     @property
     def error(self) -> str | None:
@@ -187,11 +191,16 @@ def _extract(
     cut = cut_down(tree, count)
     removed = [cut] if cut is not None else []
     page = Page(tree)
+    extra = extract_extra(page, url)  # before the structure layer: JSON-LD in a removed box still counts
     pruned = prune(page, rules)
     removed += pruned.removed
     meta = extract_meta(page, url)
     art.title, art.authors, art.published_at, art.site_name = meta.title, meta.authors, meta.published, meta.site_name
     art.language, art.canonical_url = page.language, page.canonical
+    art.image_url, art.section, art.keywords, art.modified_at = (
+        extra.image_url, extra.section, extra.keywords, extra.modified
+    )
+    art.page_rights = extra.rights
     art.removed = removed
     page.slim()
     doc = _bare(page.tree, url, fast=count > FAST_ELEMENTS)
@@ -212,7 +221,7 @@ def _extract(
             break
     kept, text_removed = strip_paragraphs(paragraphs, declared=art.language)  # the lexicons of its language
     art.removed.extend(text_removed)
-    return Draft(art, paragraphs, kept)
+    return Draft(art, paragraphs, kept, extra=extra)
 
 
 def safeguard(
@@ -260,6 +269,10 @@ def finish(draft: Draft, state: BoilerplateState | None = None) -> Article:
     art.removed = removals
     art.text = "\n\n".join(kept)
     art.fingerprint = fingerprint(art.text)
+    art.language_detected = detect_language(art.text)
+    extra = draft.extra or Extra()
+    access = judge(art.text, removals, extra.free, extra.word_count, extra.body_words)
+    art.free_access, art.truncated, art.access_signals = access.free_access, access.truncated, list(access.signals)
     if not art.text:
         art.reject("no_article", "no article found")
     return art

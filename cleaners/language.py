@@ -55,6 +55,20 @@ def detect(text: str) -> str | None:
     return ranked[0][0]
 
 
+def primary(code: str | None) -> str | None:
+    """The primary language of a declared tag ("en-GB" -> "en", "nb" -> "no"), comparable with `detect`."""
+    if not code:
+        return None
+    head = code.strip().replace("_", "-").split("-")[0].lower()
+    return ALIASES.get(head, head) or None
+
+
+def disagree(declared: str | None, detected: str | None) -> bool:
+    """Whether a declared language and the detected one are both known and differ."""
+    a, b = primary(declared), primary(detected)
+    return bool(a and b and a != b)
+
+
 def detect_languages(text: str) -> list[str]:
     """The plausible languages of `text` (most likely first): close relatives such as Danish and
     Norwegian both come back when the text does not tell them apart."""

@@ -152,6 +152,16 @@ def per_source(source: str) -> None:
     publish(validate(clean(crawled, source=source), source=source), source=source)
 
 
+@task(trigger_rule="all_done", execution_timeout=timedelta(minutes=30))
+def link_near_duplicates() -> dict:
+    """Once every source of the day is published (or failed): near-duplicates across the day's sources."""
+    from ingest import neardup
+
+    if get_current_context()["ti"].xcom_pull(task_ids="list_sources") is None:
+        return {"linked": {}, "changed": 0}  # a refused run: the report task says why
+    return neardup.link_day(env.bucket(), _day(), env.near_dup_days(), env.near_dup_threshold())
+
+
 @task(trigger_rule="all_done")
 def report() -> dict:
     """Summarise every source, write the report to S3, and fail the run if any source failed.
@@ -175,6 +185,7 @@ def report() -> dict:
         error = ti.xcom_pull(task_ids=f"per_source.{failed}", map_indexes=index, key="error") if failed else None
         per[name] = {**stages, "error": error}
     summary = reporting.summarise(_day(), ti.run_id, per)
+    summary["near_duplicate_links"] = ti.xcom_pull(task_ids="link_near_duplicates")  # across the day's sources
     summary["report_keys"] = reporting.write(summary)
     log.info("%s", reporting.to_text(summary))
     for line in reporting.locations(summary):
@@ -215,7 +226,7 @@ def report() -> dict:
 )
 def news_daily():
     names = list_sources()
-    per_source.expand(source=names) >> report()
+    per_source.expand(source=names) >> link_near_duplicates() >> report()
 
 
 news_daily_dag = news_daily()

@@ -3,7 +3,8 @@
 Before the Delta table, the clean layer was written as `clean/source=S/dt=D/part-*.parquet` with `_manifest.json`
 and `_SUCCESS`. This command reads every complete partition (one with `_SUCCESS`; the parts its manifest lists,
 checked against their sha256) and publishes it as one commit of the table, with the manifest's run id and versions
-in the commit metadata; a column that schema version 1 did not have (`dt`) is filled from the path. Then, with
+in the commit metadata; a column that schema version 1 did not have (`dt`) is filled from the path, those of later
+versions are null. Then, with
 `--delete-legacy`, it deletes the partition's old objects. Partitions already in the table are skipped, so the
 command can be rerun after an interruption. Unfinished partitions (no `_SUCCESS`) are listed, never migrated.
 
@@ -94,6 +95,9 @@ def _read_parts(s3, bucket: str, manifest: dict, day: date) -> pa.Table:
     data = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
     if "dt" not in data.column_names:
         data = data.append_column("dt", pa.array([day] * data.num_rows, pa.date32()))
+    for name in SCHEMA.names:  # columns of later schema versions: null, as a schema-evolution commit reads them
+        if name not in data.column_names:
+            data = data.append_column(name, pa.nulls(data.num_rows, SCHEMA.field(name).type))
     return data.select(SCHEMA.names).cast(SCHEMA)
 
 

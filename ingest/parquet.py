@@ -2,7 +2,8 @@
 
 The clean layer is one Delta table (`ingest.table`) partitioned by `source` and `dt`; the clean stage writes a
 day's rows to one staged Parquet file of this schema, which the publish stage commits to the table.
-Version 2 added `dt`, the partition's day (version 1 had it only in the hive path).
+Version 2 added `dt`, the partition's day (version 1 had it only in the hive path). Version 3 added the columns
+of `V3_COLUMNS` (issue #15), after `dt`: a schema-evolution commit, earlier rows read them as null.
 """
 
 from __future__ import annotations
@@ -13,11 +14,44 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 ROW_GROUP_ROWS = 1000
 
 REMOVAL = pa.struct([("text", pa.string()), ("rule", pa.string()), ("layer", pa.string())])
 UTC_TIME = pa.timestamp("us", tz="UTC")
+
+# ---- schema version 3 (issue #15): every column it added, in this one place --------------------------------
+RIGHTS = pa.struct(
+    [
+        ("x_robots_tag", pa.string()),
+        ("meta_robots", pa.string()),
+        ("noai", pa.bool_()),
+        ("noimageai", pa.bool_()),
+        ("noindex", pa.bool_()),
+        ("noarchive", pa.bool_()),
+        ("tdm_reservation", pa.bool_()),
+        ("tdm_policy", pa.string()),
+        ("tdm_from", pa.string()),
+        ("ai_agents_disallowed", pa.list_(pa.string())),
+        ("reserved", pa.bool_()),
+        ("reserved_by", pa.list_(pa.string())),
+    ]
+)
+V3_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("site_name", pa.string()),
+    ("image_url", pa.string()),
+    ("section", pa.string()),
+    ("keywords", pa.list_(pa.string())),
+    ("modified_at", UTC_TIME),
+    ("language_detected", pa.string()),
+    ("free_access", pa.bool_()),
+    ("truncated", pa.bool_()),
+    ("access_signals", pa.list_(pa.string())),
+    ("rights", RIGHTS),
+    ("minhash", pa.binary()),
+    ("near_duplicate_of", pa.string()),
+]
+# ---- end of schema version 3 -----------------------------------------------------------------------------------
 
 SCHEMA = pa.schema(
     [
@@ -36,6 +70,7 @@ SCHEMA = pa.schema(
         ("warc_file", pa.string()),
         ("warc_offset", pa.int64()),
         ("dt", pa.date32()),
+        *V3_COLUMNS,
     ],
     metadata={"news_ingest.schema_version": SCHEMA_VERSION},
 )

@@ -17,14 +17,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest import partition, rawio
+from ingest import neardup, partition, rawio
 from ingest import s3 as s3io
 from ingest.parquet import SCHEMA_VERSION, write_rows
 from newsconfig import env as config
 
 log = logging.getLogger(__name__)
 MAX_EMPTY_SHARE = 0.2  # above this share of pages without article text, the cleaner or the site is broken
-EXPECTED_REJECTIONS = frozenset({"appeal_only"})
+# pages rightly refused for what they are (all appeal) or by the source's policy (rights: skip_reserved)
+EXPECTED_REJECTIONS = frozenset({"appeal_only", "rights_reserved"})
 MAX_LISTED_REJECTS = 200  # rejected documents listed by URL in the clean stats (all are counted by reason)
 
 
@@ -74,9 +75,12 @@ def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> d
     with tempfile.TemporaryDirectory(prefix="crawl-") as tmp:
         out, earlier = Path(tmp) / "out", Path(tmp) / "earlier"
         indexes = _earlier_indexes(s3, bucket, source, start, earlier)
-        settings = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else None
-        summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()), settings=settings)
-        files = sorted(out.glob("part-*.warc.gz")) + sorted(out.glob("index.jsonl.gz"))
+        settings = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else {}
+        if validators := _previous_validators(s3, bucket, source, start, earlier):
+            settings["NEWS_VALIDATORS_FILE"] = str(validators)  # conditional requests (spiders.revisits)
+        summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()), settings=settings or None)
+        extra = ("index.jsonl.gz", "sites.jsonl.gz", "validators.json.gz")
+        files = [*sorted(out.glob("part-*.warc.gz")), *(out / name for name in extra if (out / name).exists())]
         info = {"crawl": summary, "window": [start.isoformat(), end.isoformat()], "dedup_days": sorted(indexes)}
         partition.publish(s3, bucket, "raw", source, start, files, info, attempt)
     return {"source": source, "reused": False, "summary": summary, "dedup_days": sorted(indexes)}
@@ -101,6 +105,18 @@ def _earlier_indexes(s3, bucket: str, source: str, day: date, folder: Path) -> d
     return found
 
 
+def _previous_validators(s3, bucket: str, source: str, day: date, folder: Path) -> Path | None:
+    """The feeds' and sitemaps' validators stored by the crawl of the day before `day` (None: fetch all)."""
+    manifest = partition.read_manifest(s3, bucket, "raw", source, day - timedelta(days=1))
+    key = next((p["key"] for p in (manifest or {}).get("parts", []) if p["key"].endswith("validators.json.gz")), None)
+    if key is None:
+        return None
+    path = folder / "validators.json.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    s3io.download_file(s3, bucket, key, path)
+    return path
+
+
 def wait_for_earlier_days(
     day: date, unfinished: Callable[[list[date]], int], timeout: float | None = None, poll: float = 15.0
 ) -> None:
@@ -110,14 +126,15 @@ def wait_for_earlier_days(
     day may still publish: then a backfill running days side by side cleans exactly as one running them in
     order. Bounded: after `timeout` (NEWS_STATE_WAIT_SECONDS) it raises EarlierDaysUnfinished and the task retries.
     """
-    days = [day - timedelta(days=back) for back in range(1, config.state_days() + 1)]
+    # the boilerplate state's window and the near-duplicates' (ingest.neardup): both read earlier days
+    days = [day - timedelta(days=back) for back in range(1, max(config.state_days(), config.near_dup_days()) + 1)]
     if not days:
         return
     deadline = time.monotonic() + (config.state_wait() if timeout is None else timeout)
     pause, logged = 0.5, False
     while (count := unfinished(days)) > 0:
         if not logged:
-            log.info("clean of %s waits for %d unfinished run(s) of %s..%s (their boilerplate state)", day, count,
+            log.info("clean of %s waits for %d unfinished run(s) of %s..%s (their state, articles)", day, count,
                      days[-1], days[0])  # fmt: skip
             logged = True
         if time.monotonic() >= deadline:
@@ -186,25 +203,32 @@ def _download_parts(s3, bucket: str, manifest: dict, folder: Path) -> dict[str, 
 def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path, state) -> dict:
     """Clean every response of the raw parts into `out`; `state` (the earlier days') learns this day's articles."""
     from cleaners import clean_batch
+    from cleaners.language import disagree, primary
+    from ingest.rights import SITES_FILE, load_sites, rights
     from newsconfig.sources import get_source
 
     index_path = next((p for k, p in local.items() if k.endswith("index.jsonl.gz")), Path("/nonexistent"))
     index = {(e.get("warc_file"), e.get("warc_offset")): e for e in rawio.read_index(index_path)}
     warcs = sorted((k, p) for k, p in local.items() if k.endswith(".warc.gz"))
-    cleaning = get_source(source, config.sources_path()).cleaning or None
+    configured = get_source(source, config.sources_path())
+    cleaning = configured.cleaning or None
 
     def records():
         for key, path in warcs:
             yield from rawio.iter_responses(path, key)
 
-    metas = [(r.warc_file, r.offset, r.url, r.fetched_at) for r in records()]
+    sites_path = next((p for k, p in local.items() if k.endswith(SITES_FILE)), None)
+    sites = load_sites(sites_path)  # what each site's robots.txt and tdmrep.json said in the crawl
+    metas = [(r.warc_file, r.offset, r.url, r.fetched_at, r.rights_headers) for r in records()]
     docs = ((r.body, r.url, r.content_type) for r in records())
     stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
     stats["rejected_documents"] = []
+    stats["language_disagreements"] = Counter()  # "declared->detected": articles
+    stats["flags"] = Counter()  # articles by flag: not_free, truncated, ...
     budget = config.clean_doc_seconds()
 
     def rows():
-        for (key, offset, url, fetched_at), article in zip(
+        for (key, offset, url, fetched_at, rights_headers), article in zip(
             metas, clean_batch(docs, source=cleaning, state=state, budget=budget), strict=True
         ):
             entry = index.get((Path(key).name, offset)) or index.get((key, offset)) or {}
@@ -215,13 +239,85 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
                     stats["rejected_documents"].append({"url": url, "reason": reason, "error": article.error})
                 _log_reject(url, article)
                 continue
+            declared = rights(url, rights_headers, article.page_rights, sites)
+            if declared["reserved"] and configured.rights == "skip_reserved":
+                stats["rejected"]["rights_reserved"] += 1
+                if len(stats["rejected_documents"]) < MAX_LISTED_REJECTS:
+                    error = "reserved by " + ", ".join(declared["reserved_by"])
+                    stats["rejected_documents"].append({"url": url, "reason": "rights_reserved", "error": error})
+                continue
             stats["articles"] += 1
             stats["removed_by_rule"].update(r.rule for r in article.removed)
-            yield {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day}
+            row = {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day, "rights": declared}
+            row["language"] = row["language"] or primary(configured.language)  # <html lang>, else sources.yaml
+            if disagree(row["language"], row["language_detected"]):
+                stats["language_disagreements"][f"{row['language']}->{row['language_detected']}"] += 1
+            stats["flags"].update(_flags(row))
+            yield row
 
     write_rows(rows(), out)
+    linked = _link_near_duplicates(out, source, day)
+    if linked:
+        stats["flags"]["near_duplicate"] += linked
     stats["cleaner_version"] = _cleaner_version()
-    return {**stats, "rejected": dict(stats["rejected"]), "removed_by_rule": dict(stats["removed_by_rule"])}
+    counters = ("rejected", "removed_by_rule", "language_disagreements", "flags")
+    return {**stats, **{name: dict(stats[name]) for name in counters}}
+
+
+# flag -> whether a published row has it (counted per source in the clean stats and the report)
+FLAGS: dict[str, Callable[[dict], bool]] = {
+    "not_free": lambda row: row.get("free_access") is False,
+    "truncated": lambda row: bool(row.get("truncated")),
+    "rights_reserved": lambda row: bool((row.get("rights") or {}).get("reserved")),
+}
+
+
+def _flags(row: dict) -> list[str]:
+    return [name for name, test in FLAGS.items() if test(row)]
+
+
+def _earlier_signatures(source: str, day: date) -> list[dict]:
+    """The signatures of every source's articles in the NEWS_NEAR_DUP_DAYS days before `day` (from the table)."""
+    from ingest import table
+
+    days = config.near_dup_days()
+    bucket = config.bucket()
+    if days <= 0 or not table.exists(bucket):
+        return []
+    delta = table.open_table(bucket)
+    columns = ["url", "published_at", "dt", "source", "minhash"]
+    if not set(columns) <= {f.name for f in delta.schema().fields}:
+        return []  # a table of an older schema: no signatures yet
+    earlier = delta.to_pyarrow_table(
+        columns=columns, filters=[("dt", ">=", day - timedelta(days=days)), ("dt", "<", day)]
+    )
+    return [r for r in earlier.to_pylist() if r["minhash"]]
+
+
+def _link_near_duplicates(path: Path, source: str, day: date) -> int:
+    """Fill `near_duplicate_of` in the staged file: the earliest near article of the window or of this partition
+    (ingest.neardup). Reads the signatures (small) first, then rewrites the file row group by row group."""
+    index = neardup.NearDuplicates(config.near_dup_threshold())
+    index.extend(_earlier_signatures(source, day))
+    own = pq.read_table(path, columns=["url", "published_at", "minhash"]).to_pylist()
+    known = [neardup.Known(r["url"], r["published_at"], day.isoformat(), source) for r in own]
+    signatures = [neardup.from_bytes(r["minhash"]) for r in own]
+    for article, signature in zip(known, signatures, strict=True):
+        index.add(article, signature)
+    links = [index.earlier(a, s) for a, s in zip(known, signatures, strict=True)]
+    if not any(links):
+        return 0
+    linked = path.with_suffix(".linked.parquet")
+    parquet, start = pq.ParquetFile(path), 0
+    with pq.ParquetWriter(linked, parquet.schema_arrow, compression="zstd") as writer:
+        for group in range(parquet.num_row_groups):
+            batch = parquet.read_row_group(group)
+            urls = [m.url if m else None for m in links[start : start + batch.num_rows]]
+            position = batch.schema.get_field_index("near_duplicate_of")
+            writer.write_table(batch.set_column(position, "near_duplicate_of", pa.array(urls, pa.string())))
+            start += batch.num_rows
+    linked.replace(path)
+    return sum(1 for m in links if m)
 
 
 def _log_reject(url: str, article) -> None:
@@ -240,6 +336,7 @@ def _row(source: str, url: str, entry: dict, fetched_at: str | None, key: str, o
         "authors": list(article.authors or []),
         "published_at": _timestamp(published),
         "language": article.language,
+        "language_detected": article.language_detected,
         "text": article.text,
         "removed": [{"text": r.text, "rule": r.rule, "layer": r.layer} for r in article.removed],
         "fingerprint": article.fingerprint,
@@ -247,6 +344,15 @@ def _row(source: str, url: str, entry: dict, fetched_at: str | None, key: str, o
         "cleaner_version": article.cleaner_version,
         "warc_file": key,
         "warc_offset": offset,
+        "site_name": article.site_name,
+        "image_url": article.image_url,
+        "section": article.section,
+        "keywords": list(article.keywords or []),
+        "modified_at": _timestamp(article.modified_at),
+        "free_access": article.free_access,
+        "truncated": article.truncated,
+        "access_signals": list(article.access_signals or []),
+        "minhash": neardup.to_bytes(neardup.minhash(article.text)),
     }
 
 

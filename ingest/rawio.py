@@ -5,10 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+
+from ingest.rights import response_headers
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class RawRecord:
     fetched_at: str | None
     body: bytes
     content_type: str | None = None  # the HTTP Content-Type header as fetched (its charset decodes `body`)
+    rights_headers: dict[str, str] = field(default_factory=dict)  # X-Robots-Tag, tdm-* (ingest.rights)
 
 
 def read_index(path: Path) -> list[dict]:
@@ -44,6 +47,7 @@ def iter_responses(path: Path, warc_key: str) -> Iterator[RawRecord]:
                 fetched_at=record.rec_headers.get_header("WARC-Date"),
                 body=body,
                 content_type=content_type(record),
+                rights_headers=response_headers(getattr(record, "http_headers", None)),
             )
 
 

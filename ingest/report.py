@@ -32,6 +32,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
     """`per_source` maps a source to {stage: result or None, "error": message or None}."""
     sources, failed, incomplete = {}, [], []
     rejects, removals, fetch_failures, lost = Counter(), Counter(), Counter(), Counter()
+    languages, flags = Counter(), Counter()
     for name, stages in sorted(per_source.items()):
         failed_stage = next((s for s in STAGES if stages.get(s) is None), None)
         crawl = (stages.get("crawl") or {}).get("summary", {})
@@ -39,6 +40,8 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         rejects.update(crawl.get("rejected", {}))
         rejects.update(clean.get("rejected", {}))
         removals.update(clean.get("removed_by_rule", {}))
+        languages.update(clean.get("language_disagreements", {}))
+        flags.update(clean.get("flags", {}))
         fetches = failed_fetches(crawl)
         fetch_failures.update(fetches["articles"])
         fetch_failures.update(fetches["documents"])
@@ -57,12 +60,17 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             # crawl and clean may count the same reason (e.g. too_large): add them, never let one hide the other
             "rejected": dict(Counter(crawl.get("rejected", {})) + Counter(clean.get("rejected", {}))),
             "removed_by_rule": clean.get("removed_by_rule", {}),
+            # articles whose declared language (<html lang>, else sources.yaml's) is not the one detected
+            "language_disagreements": clean.get("language_disagreements", {}),
+            # published articles by flag: not_free, truncated, rights_reserved, near_duplicate (ingest.pipeline.FLAGS)
+            "flags": clean.get("flags", {}),
             "keys": (stages.get("publish") or {}).get("keys", []),  # the data files of the committed version
             "table_version": (stages.get("publish") or {}).get("version"),
             "failed_fetches": fetches,
             "discovery_errors": discovery,
             "finish_reason": finish_reason,  # None: the crawl stage did not return
             "unfinished": unfinished,
+            "not_modified": crawl.get("not_modified", 0),  # feeds and sitemaps answered 304 (spiders.revisits)
             "elapsed_seconds": crawl.get("elapsed_seconds"),
             "time_budget_seconds": crawl.get("time_budget_seconds"),
         }
@@ -80,6 +88,8 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         "removed_by_rule": dict(removals),
         "failed_fetches_by_reason": dict(fetch_failures),
         "discovery_errors_by_reason": dict(lost),
+        "language_disagreements": dict(languages),
+        "flags": dict(flags),
     }
 
 
@@ -127,6 +137,7 @@ def totals(report: dict) -> dict[str, int]:
         "rejected": sum(sum(s.get("rejected", {}).values()) for s in sources),
         "failed_fetches": sum(s.get("failed_fetches", {}).get("total", 0) for s in sources),
         "removed": sum(sum(s.get("removed_by_rule", {}).values()) for s in sources),
+        "language_disagreements": sum(sum(s.get("language_disagreements", {}).values()) for s in sources),
     }
 
 
@@ -164,6 +175,7 @@ def _source_section(name: str, s: dict) -> str:
         ("pages stored", _n(s.get("fetched"))),
         ("articles published", _n(s.get("articles"))),
         ("crawl ended", _crawl_end_cell(s) or "did not return"),
+        ("feeds and sitemaps not modified (304)", _n(s.get("not_modified"))),
         ("crawl time", took),
     ]
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in crawl) + "</table>")
@@ -174,6 +186,9 @@ def _source_section(name: str, s: dict) -> str:
     parts.append(_counts_table("Feeds and sitemaps lost or cut short, by reason", s.get("discovery_errors", {}),
                                "reason"))  # fmt: skip
     parts.append(_counts_table("Removed spans, by rule", s.get("removed_by_rule", {}), "rule"))
+    parts.append(_counts_table("Published articles, by flag", s.get("flags", {}), "flag"))
+    parts.append(_counts_table("Declared language is not the detected one", s.get("language_disagreements", {}),
+                               "declared->detected"))  # fmt: skip
     if s.get("keys"):
         keys = "".join(f"<li><code>{html.escape(k)}</code></li>" for k in s["keys"])
         parts.append(f"<h3>Published</h3><ul>{keys}</ul>")
@@ -206,6 +221,9 @@ def to_html(report: dict) -> str:
         f"{rows}</table>"
         + _counts_table("Rejected pages, all sources", report.get("rejected_by_reason", {}), "reason")
         + _counts_table("Removed spans, all sources", report.get("removed_by_rule", {}), "rule")
+        + _counts_table("Published articles by flag, all sources", report.get("flags", {}), "flag")
+        + _counts_table("Declared language is not the detected one, all sources",
+                        report.get("language_disagreements", {}), "declared->detected")  # fmt: skip
         + "".join(_source_section(n, s) for n, s in report["sources"].items())
         + "</html>"
     )

@@ -120,6 +120,25 @@ def state_days() -> int:
     return _whole("NEWS_STATE_DAYS", 7, "days; 0: every clean starts from an empty state")
 
 
+def near_dup_days() -> int:
+    """How many days before a clean's day its articles are compared with for near-duplicates (ingest.neardup):
+    `NEWS_NEAR_DUP_DAYS`, default 7."""
+    return _whole("NEWS_NEAR_DUP_DAYS", 7, "days; 0: only the articles of the same source and day")
+
+
+def near_dup_threshold() -> float:
+    """The estimated Jaccard similarity of two texts' shingles from which they are near-duplicates:
+    `NEWS_NEAR_DUP_THRESHOLD`, default 0.5 (bench/near_duplicates.py)."""
+    text = _text("NEWS_NEAR_DUP_THRESHOLD", "0.5")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 0.95:  # above, the LSH index has fewer than two bands (datasketch refuses it)
+        raise ValueError(f"NEWS_NEAR_DUP_THRESHOLD must be a number in (0, 0.95], not {text!r}")
+    return value
+
+
 def state_wait() -> float:
     """How long a clean waits for the runs of earlier days in its state window: `NEWS_STATE_WAIT_SECONDS` (3 h)."""
     return _seconds("NEWS_STATE_WAIT_SECONDS", 3 * 3600.0)

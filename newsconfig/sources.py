@@ -33,8 +33,10 @@ POLITENESS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 FIELDS = {
     "name", "feeds", "sitemaps", "allowed_domains", "article_url_patterns", "deny_url_patterns",
-    "language", "quiet", "politeness", "cleaning",
+    "language", "quiet", "politeness", "cleaning", "rights",
 }  # fmt: skip
+# `rights:`: what the clean stage does with an article whose publisher reserved text and data mining (ingest.rights)
+RIGHTS_POLICIES = ("record", "skip_reserved")
 
 
 class SourceConfigError(ValueError):
@@ -142,6 +144,7 @@ class Source:
     quiet: bool = False
     politeness: dict[str, Any] = field(default_factory=dict, hash=False)
     cleaning: dict[str, list[str]] = field(default_factory=dict, hash=False)
+    rights: str = "record"
 
     @property
     def configured_hosts(self) -> frozenset[str]:
@@ -262,7 +265,11 @@ def _parse_entry(path: Path, index: int, entry: Any) -> Source:
         compile_cleaning(cleaning)  # unknown keys, bad XPath or CSS: an error now, not at cleaning time
     except CleaningRuleError as e:
         raise fail(e.field, e.problem) from e
+    rights = entry.get("rights", "record")
+    if rights not in RIGHTS_POLICIES:
+        raise fail("rights", f"expected one of {', '.join(RIGHTS_POLICIES)}, got {rights!r}")
     return Source(
+        rights=rights,
         name=name,
         feeds=feeds,
         sitemaps=sitemaps,

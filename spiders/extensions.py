@@ -58,6 +58,7 @@ def summary_from_stats(stats: dict[str, Any]) -> dict[str, Any]:
         "out_of_window_skipped": stats.get("news/rejected/out_of_window", 0),
         "sitemaps_skipped_old": stats.get("news/sitemaps_skipped_old", 0),
         "documents": stats.get("news/documents", 0),
+        "not_modified": stats.get("news/not_modified", 0),  # feeds and sitemaps answered 304: not parsed
         "discovery_errors": discovery_errors,
         # after retries: article pages (among `rejected`) and feeds or sitemaps (among `discovery_errors`) lost
         "failed_fetches": fetch_failures(rejected),

@@ -17,13 +17,22 @@ An unreachable robots.txt is counted as a discovery error (`robots_txt_unreachab
 site's articles. `Crawl-delay` for our user agent (capped at NEWS_ROBOTS_MAX_CRAWL_DELAY, a longer one
 counted) becomes the least delay of the site's download slot, with no random jitter below it: AutoThrottle
 may raise the delay, never lower it under the site's.
+
+The same first visit fetches the site's TDMRep file, `/.well-known/tdmrep.json` (NEWS_TDMREP; at most
+NEWS_TDMREP_MAX_BYTES), once per site and crawl. What robots.txt and tdmrep.json said is written at the end of
+the crawl to `sites.jsonl.gz` in the raw partition (one line per site: their status and text), so that the clean
+stage derives each article's rights (robots.txt rules for AI user agents, TDM reservations) from the raw
+partition alone, and a re-clean without the network derives them again.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
@@ -37,6 +46,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from ingest.rights import SITES_FILE
 from spiders.middlewares import PREFIX, ROBOTS_TXT
 from spiders.reasons import Refused, exception_reason
 
@@ -53,6 +63,8 @@ class SiteRules:
     crawl_delay: float = 0.0
     sitemaps: list[str] = field(default_factory=list)
     cause: str | None = None  # why it is unreachable (http_503, timeout, blocked_address, …)
+    text: str | None = None  # the robots.txt read (kept for the clean stage's rights)
+    tdmrep: dict = field(default_factory=dict)  # {"status": fetched|missing|unreachable|too_large, "text": …}
 
     def refusal(self, url: str, user_agent: str) -> str | None:
         """Why `url` must not be fetched, or None."""
@@ -74,6 +86,8 @@ class RobotsTxt:
         self.user_agent = s.get("ROBOTSTXT_USER_AGENT") or s.get("USER_AGENT")
         self.max_bytes = s.getint("NEWS_ROBOTS_MAX_BYTES")
         self.max_delay = s.getfloat("NEWS_ROBOTS_MAX_CRAWL_DELAY")
+        self.tdmrep = s.getbool("NEWS_TDMREP", True)
+        self.tdmrep_max_bytes = s.getint("NEWS_TDMREP_MAX_BYTES", 64 * 1024)
         self.known: dict[str, SiteRules] = {}  # origin (scheme://netloc) -> rules
         self._pending: dict[str, list[Deferred[SiteRules]]] = {}
 
@@ -119,10 +133,45 @@ class RobotsTxt:
         else:
             rules = self._answered(response)
         stats.inc_value(f"news/robots/{rules.status}")
+        if self.tdmrep and rules.status in ("fetched", "truncated", "missing"):
+            if rules.crawl_delay:  # the site's Crawl-delay holds for tdmrep.json too: its slot waits
+                slot = self.crawler.engine.downloader.slots.get(urlsplit(origin).hostname or "")
+                if slot is not None:
+                    slot.delay, slot.jitter = max(slot.delay, rules.crawl_delay), 0.0
+            rules.tdmrep = await self._fetch_tdmrep(origin)
+            stats.inc_value(f"news/tdmrep/{rules.tdmrep['status']}")
         if rules.status == "unreachable":
             stats.inc_value("news/discovery_errors/robots_txt_unreachable")
             log.warning("robots.txt of %s is unreachable (%s): nothing of the site is fetched", origin, rules.cause)
         return rules
+
+    async def _fetch_tdmrep(self, origin: str) -> dict:
+        """The site's TDMRep file (W3C TDMRep community group report): its status and text."""
+        request = Request(
+            f"{origin}/.well-known/tdmrep.json",
+            callback=NO_CALLBACK,
+            headers={"Accept-Encoding": "identity", "Accept": "application/json"},
+            meta={"dont_obey_robotstxt": True, ROBOTS_TXT: True, PREFIX: self.tdmrep_max_bytes + 1},
+            priority=1000,
+            dont_filter=True,
+        )
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as e:  # noqa: BLE001 - a missing file is the usual answer, any failure is recorded
+            return {"status": "unreachable", "cause": exception_reason(e)}
+        if response.status >= 400 or response.status < 200:
+            return {"status": "missing" if 400 <= response.status < 500 else "unreachable",
+                    "cause": f"http_{response.status}"}  # fmt: skip
+        if len(response.body) > self.tdmrep_max_bytes or "download_stopped" in response.flags:
+            return {"status": "too_large"}
+        return {"status": "fetched", "text": response.body.decode("utf-8", "replace")}
+
+    def facts(self) -> list[dict]:
+        """What each site's robots.txt and tdmrep.json said in this crawl (the lines of `sites.jsonl.gz`)."""
+        return [
+            {"origin": origin, "robots": {"status": r.status, "cause": r.cause, "text": r.text}, "tdmrep": r.tdmrep}
+            for origin, r in sorted(self.known.items())
+        ]
 
     def _failed(self, origin: str, error: Exception) -> SiteRules:
         cause = exception_reason(error)
@@ -148,7 +197,8 @@ class RobotsTxt:
             self.crawler.stats.inc_value("news/robots/crawl_delay_capped")
             delay = self.max_delay
         sitemaps = list(dict.fromkeys(rules.sitemaps))
-        return SiteRules("truncated" if truncated else "fetched", rules, float(delay), sitemaps)
+        text = body.decode("utf-8", "replace")
+        return SiteRules("truncated" if truncated else "fetched", rules, float(delay), sitemaps, text=text)
 
 
 class RobotsTxtPolicyMiddleware:
@@ -206,6 +256,30 @@ class RobotsTxtPolicyMiddleware:
         slot = self.crawler.engine.downloader.slots.get(host)  # the slot key is the host (Scrapy's default)
         if slot is not None and (slot.delay < delay or slot.jitter):
             slot.delay, slot.jitter = max(slot.delay, delay), 0.0
+
+
+class SiteFactsExtension:
+    """Writes `sites.jsonl.gz` (RobotsTxt.facts) into NEWS_OUT_DIR when the crawl ends, before the upload."""
+
+    def __init__(self, crawler: Crawler, folder: Path) -> None:
+        self.crawler, self.folder = crawler, folder
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        folder = crawler.settings.get("NEWS_OUT_DIR")
+        if not folder:
+            raise NotConfigured("NEWS_OUT_DIR is not set")
+        ext = cls(crawler, Path(folder))
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_closed(self) -> None:
+        facts = RobotsTxt.for_crawler(self.crawler).facts()
+        if not facts:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with gzip.open(self.folder / SITES_FILE, "wt", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(f, sort_keys=True) + "\n" for f in facts)
 
 
 def _origin(url: str) -> str:

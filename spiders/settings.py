@@ -18,6 +18,9 @@ USER_AGENT = f"news-ingest/0.1 (+{NEWS_CONTACT})"
 # error) means nothing of the site is fetched, 4xx means everything may be; its Crawl-delay is honoured.
 ROBOTSTXT_OBEY = True
 NEWS_ROBOTS_MAX_BYTES = 512 * 1024  # parsed of a larger robots.txt (RFC 9309: at least 500 KiB)
+NEWS_VALIDATORS_FILE = ""  # the previous day's validators.json.gz: conditional requests (spiders.revisits)
+NEWS_TDMREP = True  # fetch each site's /.well-known/tdmrep.json once per crawl (spiders.robots)
+NEWS_TDMREP_MAX_BYTES = 64 * 1024
 NEWS_ROBOTS_MAX_CRAWL_DELAY = 30.0  # a longer Crawl-delay is capped (and counted): the crawl budget assumes it
 # Every address the crawler connects to is checked when it is resolved (DNS rebinding): spiders.resolver.
 TWISTED_DNS_RESOLVER = "spiders.resolver.GuardedResolver"
@@ -88,6 +91,8 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "spiders.extensions.TimerPurgeExtension": 50,
     "spiders.extensions.SummaryExtension": 100,
+    "spiders.robots.SiteFactsExtension": 150,  # sites.jsonl.gz: what robots.txt and tdmrep.json said
+    "spiders.revisits.ValidatorsExtension": 160,  # validators.json.gz: the feeds' and sitemaps' ETag/Last-Modified
     "spiders.progress.ProgressExtension": 200,
     "spiders.extensions.S3UploadExtension": 900,
 }

@@ -65,8 +65,13 @@ def test_news_daily_has_data_intervals_and_mapped_groups():
         "per_source.clean",
         "per_source.validate",
         "per_source.publish",
+        "link_near_duplicates",
         "report",
     } == set(dag.task_ids)
+    # near-duplicates across the day's sources once all are published or failed, then the report
+    assert dag.get_task("link_near_duplicates").trigger_rule == "all_done"
+    assert dag.get_task("report").upstream_task_ids == {"link_near_duplicates"}
+    assert dag.on_failure_callback, "a failed run is alerted (ingest.alerts)"
     assert dag.get_task("per_source.publish").outlets[0].name.endswith("/clean/")
     assert dag.get_task("report").trigger_rule == "all_done"
     assert dag.params["recrawl"] is True

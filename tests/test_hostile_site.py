@@ -214,7 +214,8 @@ def test_robots_txt_is_fetched_once_per_site(hostile):
 def test_crawl_delay_is_honoured(hostile):
     bounded_and_complete(hostile)
     gaps = delay_gaps(hostile)
-    assert len(gaps) == 3 and min(gaps) >= 1.9, gaps  # robots.txt, then three articles 2 s apart
+    # robots.txt, then tdmrep.json and three articles 2 s apart
+    assert len(gaps) == 4 and min(gaps) >= 1.9, gaps
 
 
 # -- DNS rebinding ---------------------------------------------------------------------------------------------------

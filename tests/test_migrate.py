@@ -14,11 +14,13 @@ import pyarrow.parquet as pq
 
 from ingest import downstream, table
 from ingest import s3 as s3io
-from ingest.parquet import SCHEMA
+from ingest.parquet import SCHEMA, V3_COLUMNS
 
 DAY = date(2026, 11, 20)
-# schema version 1, as the old code wrote it: the SCHEMA of today without `dt` (the day was only in the path)
-V1 = pa.schema([f for f in SCHEMA if f.name != "dt"], metadata={"news_ingest.schema_version": "1"})
+# schema version 1, as the old code wrote it: the SCHEMA of today without `dt` (the day was only in the path) and
+# without the columns of version 3
+LATER = {"dt"} | {name for name, _ in V3_COLUMNS}
+V1 = pa.schema([f for f in SCHEMA if f.name not in LATER], metadata={"news_ingest.schema_version": "1"})
 
 
 def legacy_partition(s3, bucket, source, day, parts: list[int], success=True) -> None:
@@ -72,6 +74,8 @@ def test_migrate_turns_hive_partitions_into_the_table(bucket):
     commits = {(c["source"], c["dt"]): c for c in table.history(bucket) if c.get("migrated_from")}
     assert commits[("alpha", DAY.isoformat())]["run_id"] == f"old-{DAY}"
     assert commits[("alpha", DAY.isoformat())]["cleaner_version"] == "0.1.0"
+    migrated = table.open_table(bucket).to_pyarrow_table(filters=[("source", "=", "beta")]).to_pylist()
+    assert [{name: row[name] for name, _ in V3_COLUMNS} for row in migrated] == [dict.fromkeys(LATER - {"dt"})]
     keys = s3io.list_objects(s3, bucket, "clean/")
     assert not [k for k in keys if k.endswith(("_SUCCESS", "part-00000.parquet")) and "dt=2026-11-21" not in k]
     assert "clean/source=beta/dt=2026-11-21/_manifest.json" in keys, "the unfinished partition is left alone"

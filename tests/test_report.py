@@ -102,7 +102,8 @@ def test_the_written_report_has_totals_and_a_link_a_browser_opens(bucket):
     s3 = s3io.client()
     written = json.loads(s3io.get_bytes(s3, bucket, "reports/dt=2023-04-26/report.json"))
     assert written["totals"] == {"sources": 2, "failed_sources": 1, "pages_stored": 1234, "articles": 1200,
-                                 "rejected": 76, "failed_fetches": 3, "removed": 10}  # fmt: skip
+                                 "rejected": 76, "failed_fetches": 3, "removed": 10,
+                                 "language_disagreements": 0}  # fmt: skip
     where, link = reporting.locations(report)
     assert (
         where

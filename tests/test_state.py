@@ -168,8 +168,15 @@ def test_without_the_wait_day_3_overtakes_day_2_and_its_rows_differ(raw_days):
 
 def test_the_wait_is_bounded(monkeypatch):
     monkeypatch.setenv("NEWS_STATE_DAYS", "3")
+    monkeypatch.setenv("NEWS_NEAR_DUP_DAYS", "2")
     asked = []
     with pytest.raises(pipeline.EarlierDaysUnfinished, match="still unfinished"):
         pipeline.wait_for_earlier_days(D3, lambda days: asked.append(days) or 1, timeout=1.5, poll=0.2)
     assert asked[0] == [D2, D1, D1 - timedelta(days=1)]
     assert pipeline.wait_for_earlier_days(D3, lambda days: 0, timeout=0) is None
+    # the near-duplicates' window is waited for too when it is the longer one
+    monkeypatch.setenv("NEWS_NEAR_DUP_DAYS", "4")
+    asked.clear()
+    with pytest.raises(pipeline.EarlierDaysUnfinished):
+        pipeline.wait_for_earlier_days(D3, lambda days: asked.append(days) or 1, timeout=0.5, poll=0.2)
+    assert asked[0] == [D2, D1, D1 - timedelta(days=1), D1 - timedelta(days=2)]

@@ -35,6 +35,24 @@ EXPECTED_SCHEMA = [
     ("warc_file", "string"),
     ("warc_offset", "int64"),
     ("dt", "date32[day]"),
+    # schema version 3 (issue #15)
+    ("site_name", "string"),
+    ("image_url", "string"),
+    ("section", "string"),
+    ("keywords", "list<element: string>"),
+    ("modified_at", "timestamp[us, tz=UTC]"),
+    ("language_detected", "string"),
+    ("free_access", "bool"),
+    ("truncated", "bool"),
+    ("access_signals", "list<element: string>"),
+    (
+        "rights",
+        "struct<x_robots_tag: string, meta_robots: string, noai: bool, noimageai: bool, noindex: bool, "
+        "noarchive: bool, tdm_reservation: bool, tdm_policy: string, tdm_from: string, ai_agents_disallowed: "
+        "list<element: string>, reserved: bool, reserved_by: list<element: string>>",
+    ),
+    ("minhash", "binary"),
+    ("near_duplicate_of", "string"),
 ]
 
 

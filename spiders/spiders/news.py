@@ -32,6 +32,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from ingest.rights import SITES_FILE
 from newsconfig.sources import Source, get_source
 from spiders import pages
 from spiders.dates import day_start, iso
@@ -40,6 +41,7 @@ from spiders.discovery import Document, Entry, absolute, gunzip_bounded, parse_d
 from spiders.items import PageItem
 from spiders.middlewares import PREFIX
 from spiders.reasons import exception_reason
+from spiders.revisits import VALIDATORS_FILE, Revisits
 from spiders.robots import RobotsTxt
 from spiders.scheduler import ARTICLE
 from spiders.urls import host_of, in_domains, is_blocked_address, strip_tracking
@@ -98,7 +100,8 @@ class NewsSpider(Spider):
             local = self.out
         folder = Path(local)
         folder.mkdir(parents=True, exist_ok=True)
-        for stale in [*folder.glob("part-*.warc.gz"), folder / "index.jsonl.gz", folder / "summary.json"]:
+        stale_files = [folder / n for n in ("index.jsonl.gz", "summary.json", VALIDATORS_FILE, SITES_FILE)]
+        for stale in [*folder.glob("part-*.warc.gz"), *stale_files]:
             stale.unlink(missing_ok=True)  # a re-run replaces the previous output
         s.setdict(
             {
@@ -122,6 +125,7 @@ class NewsSpider(Spider):
         self._page_budget = s.getfloat("NEWS_PAGE_BUDGET_SECONDS")
         self._earlier = EarlierCaptures.for_crawler(crawler)
         self._robots = RobotsTxt.for_crawler(crawler)
+        self._revisits = Revisits.for_crawler(crawler)  # the previous day's ETag / Last-Modified, and this one's
 
     # -- discovery documents -------------------------------------------------------------------------
 
@@ -163,13 +167,17 @@ class NewsSpider(Spider):
             url,
             callback=self.parse_document,
             errback=self.document_error,
+            headers=self._revisits.headers(url),  # a polite revisit (spiders.revisits)
             # a document over DOWNLOAD_MAXSIZE is read up to it (spiders.middlewares.BodyPrefixMiddleware)
-            meta={"origin": origin, "depth_level": depth, PREFIX: self._maxsize},
+            meta={"origin": origin, "depth_level": depth, PREFIX: self._maxsize, "handle_httpstatus_list": [304]},
             priority=5,  # documents before articles: discovery finishes early, memory stays flat
         )
 
     def parse_document(self, response: Response) -> Iterator[Request | PageItem]:
         stats = self.crawler.stats
+        if response.status == 304:  # unchanged since the previous crawl read it: its entries, without parsing
+            yield from self._not_modified(response.request.url)
+            return
         stats.inc_value("news/documents")
         body = response.body
         truncated = "download_stopped" in response.flags  # cut at DOWNLOAD_MAXSIZE
@@ -192,6 +200,10 @@ class NewsSpider(Spider):
                 return
         depth = response.meta.get("depth_level", 0)
         origin = response.meta.get("origin", "")
+        if doc.kind != "sitemapindex" and not (truncated or doc.overflow or doc.error):
+            entries = [[e.url, e.date_hint.isoformat() if e.date_hint else None, e.date_hint_is_published, e.news,
+                        self._discovered_by(doc, e, origin)] for e in doc.entries]  # fmt: skip
+            self._revisits.read(response.request.url, response.headers, entries)  # asked with by the next crawl
         if doc.kind == "sitemapindex":
             yield from self._follow_index(doc, origin or "sitemap", depth)
             if doc.overflow:
@@ -201,6 +213,18 @@ class NewsSpider(Spider):
             yield from self._consider(entry, self._discovered_by(doc, entry, origin))
         for entry in doc.overflow:
             yield from self._consider(entry, self._discovered_by(doc, entry, origin), fetch=False)
+
+    def _not_modified(self, url: str) -> Iterator[Request | PageItem]:
+        """A 304: the entries the previous crawl read in the document, considered for this window (no parsing)."""
+        self.crawler.stats.inc_value("news/not_modified")
+        entries = self._revisits.replay(url)
+        self._revisits.not_modified(url)
+        for link, hint, published, news, discovered_by in entries:
+            try:
+                when = datetime.fromisoformat(hint) if hint else None
+            except (TypeError, ValueError):
+                when = None
+            yield from self._consider(Entry(str(link), when, bool(published), bool(news)), str(discovered_by))
 
     def _follow_index(self, doc: Document, origin: str, depth: int) -> Iterator[Request]:
         stats = self.crawler.stats
