@@ -1,0 +1,216 @@
+"""A web archive on loopback, in the Wayback Machine's formats, serving captures of the demo site.
+
+- `/cdx/search/cdx`: the CDX API (`url=<domain>/*`, `from`, `to`, `filter=field:regex`, `collapse=urlkey`,
+  `limit`, `showResumeKey`, `resumeKey`, `output=json`), sorted by URL key then time;
+- `/web/<timestamp>id_/<url>`: the capture as it was captured (raw); without `id_`, the page with a banner
+  injected, as the real archive does; a timestamp without a capture redirects to the nearest one.
+
+The demo publishers' pages are captured as if served from `http://<publisher>.example` (a host that never
+resolves, so a test that gets articles proves they came from here). Faults are switched on per instance:
+`throttle` answers the first N CDX requests 429 with `Retry-After`, `truncate_pages` cuts those page numbers
+(1-based) short once, `loop_from` makes the resume key repeat from that page on, `empty_after` answers an empty
+page past that page; `errors` and `redirects` make captures of those URLs 404 or 302 to another URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from demo_site.site import build_site
+
+BANNER = b'<div id="wm-ipp-base">Wayback Machine banner: this page was archived</div>'
+TS = "%Y%m%d%H%M%S"
+
+
+@dataclass
+class Capture:
+    original: str
+    timestamp: str
+    body: bytes
+    mimetype: str = "text/html"
+    status: int = 200
+    location: str | None = None  # a captured redirect
+
+    @property
+    def urlkey(self) -> str:
+        parts = urlsplit(self.original)
+        host = ",".join(reversed((parts.hostname or "").split(".")))
+        return f"{host}){parts.path or '/'}{'?' + parts.query if parts.query else ''}".lower()
+
+    def row(self) -> list[str]:
+        size = str(len(self.body))
+        return [self.urlkey, self.timestamp, self.original, self.mimetype, str(self.status), "DIGEST", size]
+
+
+def origin(publisher: str) -> str:
+    return f"http://{publisher}.example"
+
+
+def demo_captures(anchor: date, lag: timedelta = timedelta(hours=6)) -> tuple[list[Capture], dict[str, dict]]:
+    """Captures of every page of the demo site built for `anchor` (articles `lag` after publication, other pages
+    at noon of the anchor day), and per publisher the article URLs by URL with their publication time."""
+    site = build_site(anchor)
+    captures, articles = [], {}
+    for pub in site.publishers:
+        base = origin(pub.name)
+        by_path = {a.path: a for a in site.articles_of(pub.name)}
+        articles[pub.name] = {base + a.path: a for a in by_path.values()}
+        for path, (content_type, body) in site.files(pub.name, base).items():
+            article = by_path.get(path)
+            when = article.published + lag if article else datetime.combine(anchor, datetime.min.time(), UTC)
+            captures.append(Capture(base + path, when.strftime(TS), body, content_type.split(";")[0].strip()))
+    return captures, articles
+
+
+@dataclass
+class ArchiveSite:
+    captures: list[Capture]
+    throttle: int = 0  # the first N CDX requests answer 429 …
+    retry_after: int = 1  # … with this Retry-After
+    truncate_pages: set[int] = field(default_factory=set)
+    loop_from: int | None = None
+    empty_after: int | None = None
+    errors: set[str] = field(default_factory=set)  # originals whose capture is a 404
+    redirects: dict[str, str] = field(default_factory=dict)  # original -> another original (302)
+    host: str = "127.0.0.1"
+    cdx_log: list[dict] = field(default_factory=list)  # every CDX query's parameters
+    raw_log: list[tuple[str, int]] = field(default_factory=list)  # every capture request: (path, status)
+    counts: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._truncated: set[int] = set()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- URLs -----------------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    @property
+    def cdx_url(self) -> str:
+        return self.base_url + "/cdx/search/cdx"
+
+    @property
+    def web_url(self) -> str:
+        return self.base_url + "/web"
+
+    def env(self) -> dict[str, str]:
+        return {"NEWS_WAYBACK_CDX_URL": self.cdx_url, "NEWS_WAYBACK_URL": self.web_url,
+                "NEWS_ARCHIVE_DELAY_SECONDS": "0"}  # fmt: skip
+
+    # -- the CDX API ----------------------------------------------------------------------------------
+    def cdx(self, query: list[tuple[str, str]]) -> tuple[int, dict[str, str], bytes]:
+        params: dict[str, list[str]] = {}
+        for k, v in query:
+            params.setdefault(k, []).append(v)
+        with self._lock:
+            self.cdx_log.append({k: v if len(v) > 1 else v[0] for k, v in params.items()})
+            number = len(self.cdx_log)
+        if number <= self.throttle:
+            return 429, {"Retry-After": str(self.retry_after)}, b"Too Many Requests"
+        one = {k: v[0] for k, v in params.items()}
+        pattern = one.get("url", "")
+        if not pattern.endswith("/*"):
+            return 400, {}, b"only url=<domain>/* is served here"
+        domain = pattern[:-2].lower()
+        start, stop = one.get("from", "0"), one.get("to", "99999999999999")
+        rows = [c for c in self.captures if (urlsplit(c.original).hostname or "") in (domain, f"www.{domain}")
+                and start <= c.timestamp[: len(start)] and c.timestamp[: len(stop)] <= stop]  # fmt: skip
+        for f in params.get("filter", []):
+            name, _, regex = f.partition(":")
+            rows = [c for c in rows if re.fullmatch(regex, {"statuscode": str(c.status), "mimetype": c.mimetype}
+                                                    .get(name, ""))]  # fmt: skip
+        rows.sort(key=lambda c: (c.urlkey, c.timestamp))
+        if one.get("collapse") == "urlkey":
+            first: dict[str, Capture] = {}
+            for c in rows:
+                first.setdefault(c.urlkey, c)
+            rows = list(first.values())
+        if resume := one.get("resumeKey"):
+            rows = [c for c in rows if f"{c.urlkey} {c.timestamp}" > resume]
+        page = sum(1 for q in self.cdx_log if q.get("url") == pattern)  # pages asked for so far (1-based)
+        limit = int(one.get("limit", "1000000"))
+        chunk, rest = rows[:limit], rows[limit:]
+        out: list[list[str]] = [["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length"]]
+        if self.empty_after is not None and page > self.empty_after:
+            return 200, {"Content-Type": "application/json"}, b"[]"
+        out += [c.row() for c in chunk]
+        if rest and one.get("showResumeKey") == "true":
+            key = f"{chunk[-1].urlkey} {chunk[-1].timestamp}"
+            if self.loop_from is not None and page >= self.loop_from and resume:
+                key = resume  # the key it was asked with: a loop
+            out += [[], [key]]
+        body = json.dumps(out).encode()
+        with self._lock:
+            if page in self.truncate_pages and page not in self._truncated:
+                self._truncated.add(page)
+                body = body[: len(body) // 2]
+        return 200, {"Content-Type": "application/json"}, body
+
+    # -- captures -------------------------------------------------------------------------------------
+    def capture(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        m = re.match(r"^/web/(\d{1,14})(id_)?/(.+)$", path)
+        if not m:
+            return 404, {}, b"not in the archive"
+        stamp, raw, original = m.group(1), bool(m.group(2)), m.group(3)
+        mine = [c for c in self.captures if c.original == original]
+        if not mine:
+            return 404, {"Content-Type": "text/html"}, b"<html><body>Wayback has not archived that URL.</body></html>"
+        best = min(mine, key=lambda c: abs(int(c.timestamp) - int(stamp.ljust(14, "0"))))
+        if best.timestamp != stamp:
+            return 302, {"Location": f"{self.web_url}/{best.timestamp}{'id_' if raw else ''}/{original}"}, b""
+        if original in self.errors:
+            return 404, {"Content-Type": "text/html"}, b"<html><body>Not Found (as captured)</body></html>"
+        if original in self.redirects:
+            target = self.redirects[original]
+            return 302, {"Location": f"{self.web_url}/{stamp}{'id_' if raw else ''}/{target}"}, b""
+        body = best.body if raw else best.body.replace(b"<body", BANNER + b"<body", 1)
+        return 200, {"Content-Type": f"{best.mimetype}; charset=utf-8", "Memento-Datetime": stamp}, body
+
+    # -- server ---------------------------------------------------------------------------------------
+    def start(self) -> ArchiveSite:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                parts = urlsplit(self.path)
+                if parts.path == "/cdx/search/cdx":
+                    status, headers, body = site.cdx(parse_qsl(parts.query, keep_blank_values=True))
+                else:
+                    status, headers, body = site.capture(self.path)
+                    with site._lock:
+                        site.raw_log.append((self.path, status))
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> ArchiveSite:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
