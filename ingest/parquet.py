@@ -2,7 +2,8 @@
 
 The clean layer is one Delta table (`ingest.table`) partitioned by `source` and `dt`; the clean stage writes a
 day's rows to one staged Parquet file of this schema, which the publish stage commits to the table.
-Version 2 added `dt`, the partition's day (version 1 had it only in the hive path).
+Version 2 added `dt`, the partition's day (version 1 had it only in the hive path). Version 3 added `provenance`
+and `capture`: where the page was read (the live site or a web archive) and which capture.
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 ROW_GROUP_ROWS = 1000
 
 REMOVAL = pa.struct([("text", pa.string()), ("rule", pa.string()), ("layer", pa.string())])
 UTC_TIME = pa.timestamp("us", tz="UTC")
+
+# --- provenance (issue #16, schema version 3): where a row's page was read ------------------------------------
+# `provenance`: "live", or the web archive it came from ("wayback", "commoncrawl", "cc-news"); `capture`: that
+# archive's capture (null for a live page): the archive, the capture's URL there, and when the archive made it.
+LIVE = "live"
+CAPTURE = pa.struct([("archive", pa.string()), ("archive_url", pa.string()), ("captured_at", UTC_TIME)])
+PROVENANCE_FIELDS = [("provenance", pa.string()), ("capture", CAPTURE)]
+# --- end of provenance -----------------------------------------------------------------------------------------
 
 SCHEMA = pa.schema(
     [
@@ -36,6 +45,7 @@ SCHEMA = pa.schema(
         ("warc_file", pa.string()),
         ("warc_offset", pa.int64()),
         ("dt", pa.date32()),
+        *PROVENANCE_FIELDS,
     ],
     metadata={"news_ingest.schema_version": SCHEMA_VERSION},
 )

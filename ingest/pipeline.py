@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from ingest import partition, rawio
 from ingest import s3 as s3io
-from ingest.parquet import SCHEMA_VERSION, write_rows
+from ingest.parquet import LIVE, SCHEMA_VERSION, write_rows
 from newsconfig import env as config
 
 log = logging.getLogger(__name__)
@@ -197,14 +197,14 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
         for key, path in warcs:
             yield from rawio.iter_responses(path, key)
 
-    metas = [(r.warc_file, r.offset, r.url, r.fetched_at) for r in records()]
+    metas = [(r.warc_file, r.offset, r.url, r.fetched_at, _provenance(r)) for r in records()]
     docs = ((r.body, r.url, r.content_type) for r in records())
     stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
     stats["rejected_documents"] = []
     budget = config.clean_doc_seconds()
 
     def rows():
-        for (key, offset, url, fetched_at), article in zip(
+        for (key, offset, url, fetched_at, provenance), article in zip(
             metas, clean_batch(docs, source=cleaning, state=state, budget=budget), strict=True
         ):
             entry = index.get((Path(key).name, offset)) or index.get((key, offset)) or {}
@@ -217,11 +217,20 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
                 continue
             stats["articles"] += 1
             stats["removed_by_rule"].update(r.rule for r in article.removed)
-            yield {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day}
+            yield {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day, **provenance}
 
     write_rows(rows(), out)
     stats["cleaner_version"] = _cleaner_version()
     return {**stats, "rejected": dict(stats["rejected"]), "removed_by_rule": dict(stats["removed_by_rule"])}
+
+
+def _provenance(record: rawio.RawRecord) -> dict:
+    """The row's `provenance` and `capture` columns (ingest.parquet, schema version 3) from its WARC record."""
+    if not record.archive:
+        return {"provenance": LIVE, "capture": None}
+    capture = {"archive": record.archive, "archive_url": record.archive_url,
+               "captured_at": _timestamp(record.captured_at)}  # fmt: skip
+    return {"provenance": record.archive, "capture": capture}
 
 
 def _log_reject(url: str, article) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
+from spiders.warc import ARCHIVE_CAPTURE_HEADER, ARCHIVE_HEADER, ARCHIVE_URL_HEADER
+
 
 @dataclass(frozen=True)
 class RawRecord:
@@ -19,6 +21,10 @@ class RawRecord:
     fetched_at: str | None
     body: bytes
     content_type: str | None = None  # the HTTP Content-Type header as fetched (its charset decodes `body`)
+    # read from a web archive (spiders.warc's News-Archive* fields): the archive, its capture URL and time
+    archive: str | None = None
+    archive_url: str | None = None
+    captured_at: str | None = None
 
 
 def read_index(path: Path) -> list[dict]:
@@ -37,6 +43,7 @@ def iter_responses(path: Path, warc_key: str) -> Iterator[RawRecord]:
             if record.rec_type != "response":
                 continue
             body = record.content_stream().read()
+            head = record.rec_headers
             yield RawRecord(
                 warc_file=warc_key,
                 offset=records.get_record_offset(),
@@ -44,6 +51,9 @@ def iter_responses(path: Path, warc_key: str) -> Iterator[RawRecord]:
                 fetched_at=record.rec_headers.get_header("WARC-Date"),
                 body=body,
                 content_type=content_type(record),
+                archive=head.get_header(ARCHIVE_HEADER),
+                archive_url=head.get_header(ARCHIVE_URL_HEADER),
+                captured_at=head.get_header(ARCHIVE_CAPTURE_HEADER),
             )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -79,15 +80,19 @@ class ArchiveSite:
     empty_after: int | None = None
     errors: set[str] = field(default_factory=set)  # originals whose capture is a 404
     redirects: dict[str, str] = field(default_factory=dict)  # original -> another original (302)
+    throttle_captures: int = 0  # the first N capture requests answer 429 with `retry_after`
+    capture_delay: float = 0.0  # seconds each capture takes to answer (so overlapping requests would show)
     host: str = "127.0.0.1"
     cdx_log: list[dict] = field(default_factory=list)  # every CDX query's parameters
     raw_log: list[tuple[str, int]] = field(default_factory=list)  # every capture request: (path, status)
     counts: Counter = field(default_factory=Counter)
+    max_in_flight: int = 0  # the most capture requests answered at once
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._truncated: set[int] = set()
         self._server: ThreadingHTTPServer | None = None
+        self._in_flight = 0
 
     # -- URLs -----------------------------------------------------------------------------------------
     @property
@@ -176,6 +181,26 @@ class ArchiveSite:
         body = best.body if raw else best.body.replace(b"<body", BANNER + b"<body", 1)
         return 200, {"Content-Type": f"{best.mimetype}; charset=utf-8", "Memento-Datetime": stamp}, body
 
+    def timed_capture(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            throttled = sum(1 for p, _ in self.raw_log if p != "/robots.txt") < self.throttle_captures
+        answer: tuple[int, dict[str, str], bytes] = (500, {}, b"")
+        try:
+            if path == "/robots.txt":
+                answer = (404, {}, b"")
+            elif throttled:
+                answer = (429, {"Retry-After": str(self.retry_after)}, b"slow down")
+            else:
+                time.sleep(self.capture_delay)
+                answer = self.capture(path)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self.raw_log.append((path, answer[0]))
+        return answer
+
     # -- server ---------------------------------------------------------------------------------------
     def start(self) -> ArchiveSite:
         site = self
@@ -186,9 +211,7 @@ class ArchiveSite:
                 if parts.path == "/cdx/search/cdx":
                     status, headers, body = site.cdx(parse_qsl(parts.query, keep_blank_values=True))
                 else:
-                    status, headers, body = site.capture(self.path)
-                    with site._lock:
-                        site.raw_log.append((self.path, status))
+                    status, headers, body = site.timed_capture(self.path)
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)

@@ -35,6 +35,8 @@ EXPECTED_SCHEMA = [
     ("warc_file", "string"),
     ("warc_offset", "int64"),
     ("dt", "date32[day]"),
+    ("provenance", "string"),
+    ("capture", "struct<archive: string, archive_url: string, captured_at: timestamp[us, tz=UTC]>"),
 ]
 
 
