@@ -58,8 +58,12 @@ def list_sources(selected: list[str] | None = None) -> list[str]:
     return [n for n in names if n in selected]
 
 
-def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> dict:
-    """Fetch the source's articles published in [start, end) into raw/…/dt=start (or reuse them)."""
+def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str, discover: str = "live") -> dict:
+    """Fetch the source's articles published in [start, end) into raw/…/dt=start (or reuse them).
+
+    `discover`: where the articles are found: `live` (feeds and sitemaps), `archives` (the web archives the
+    source opts in to, ingest.archives), or `both` (the archives first; the live site is not asked for a URL an
+    archive provides)."""
     s3, bucket = s3io.client(), config.bucket()
     existing = partition.read_manifest(s3, bucket, "raw", source, start)
     if not recrawl:
@@ -74,8 +78,17 @@ def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> d
     with tempfile.TemporaryDirectory(prefix="crawl-") as tmp:
         out, earlier = Path(tmp) / "out", Path(tmp) / "earlier"
         indexes = _earlier_indexes(s3, bucket, source, start, earlier)
-        settings = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else None
+        settings: dict = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else {}
+        archived = None
+        if discover != "live":
+            from ingest import archives
+            from newsconfig.sources import get_source
+
+            path, archived = archives.discover(get_source(source, config.sources_path()), start, end, Path(tmp))
+            settings |= {"NEWS_DISCOVER": discover, "NEWS_ARCHIVE_CANDIDATES": str(path)}
         summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()), settings=settings)
+        if archived is not None:
+            summary["archive_discovery"] = archived
         files = sorted(out.glob("part-*.warc.gz")) + sorted(out.glob("index.jsonl.gz"))
         info = {"crawl": summary, "window": [start.isoformat(), end.isoformat()], "dedup_days": sorted(indexes)}
         partition.publish(s3, bucket, "raw", source, start, files, info, attempt)

@@ -46,7 +46,9 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         discovery = dict(crawl.get("lost_documents", crawl.get("failed_documents", {})))
         lost.update(discovery)
         finish_reason, unfinished = crawl.get("finish_reason"), crawl.get("unfinished", 0)
+        archive = _archive(crawl)
         partial = fetches["total"] > 0 or bool(discovery) or unfinished > 0 or finish_reason not in (None, "finished")
+        partial = partial or bool(archive and archive["index_incomplete"])
         status = "failed" if failed_stage else "published_with_failures" if partial else "published"
         sources[name] = {
             "status": status,
@@ -65,6 +67,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             "unfinished": unfinished,
             "elapsed_seconds": crawl.get("elapsed_seconds"),
             "time_budget_seconds": crawl.get("time_budget_seconds"),
+            "archive": archive,  # None for a live-only crawl
         }
         if failed_stage:
             failed.append(name)
@@ -80,6 +83,27 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         "removed_by_rule": dict(removals),
         "failed_fetches_by_reason": dict(fetch_failures),
         "discovery_errors_by_reason": dict(lost),
+    }
+
+
+def _archive(crawl: dict) -> dict | None:
+    """What the web archives offered a crawl (issue #16): captures and candidates by archive, how many were fetched,
+    stored and rejected (by reason), and the index problems that may have hidden captures (`index_incomplete`)."""
+    discovery = crawl.get("archive_discovery")
+    if discovery is None:
+        return None
+    from ingest.archives import incomplete
+
+    fetch = crawl.get("archive", {})
+    return {
+        "offered": {a: s.get("offered", 0) for a, s in discovery.items()},
+        "candidates": {a: s.get("candidates", 0) for a, s in discovery.items()},
+        "index_errors": {a: s.get("errors", {}) for a, s in discovery.items() if s.get("errors")},
+        "index_incomplete": incomplete(discovery),
+        "fetched": fetch.get("fetched", 0),
+        "stored": fetch.get("stored", 0),
+        "rejected": {k.removeprefix("rejected/"): n for k, n in fetch.items() if k.startswith("rejected/")},
+        "live_skipped": fetch.get("live_skipped", 0),
     }
 
 

@@ -33,8 +33,11 @@ POLITENESS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 FIELDS = {
     "name", "feeds", "sitemaps", "allowed_domains", "article_url_patterns", "deny_url_patterns",
-    "language", "quiet", "politeness", "cleaning",
+    "language", "quiet", "politeness", "cleaning", "archives",
 }  # fmt: skip
+# `archives:` the web archives a source opts in to for backfills (issue #16): Wayback Machine, Common Crawl's
+# index, Common Crawl's CC-NEWS WARC files (bulk, by month)
+ARCHIVES = ("wayback", "commoncrawl", "cc-news")
 
 
 class SourceConfigError(ValueError):
@@ -142,6 +145,7 @@ class Source:
     quiet: bool = False
     politeness: dict[str, Any] = field(default_factory=dict, hash=False)
     cleaning: dict[str, list[str]] = field(default_factory=dict, hash=False)
+    archives: tuple[str, ...] = ()
 
     @property
     def configured_hosts(self) -> frozenset[str]:
@@ -262,7 +266,14 @@ def _parse_entry(path: Path, index: int, entry: Any) -> Source:
         compile_cleaning(cleaning)  # unknown keys, bad XPath or CSS: an error now, not at cleaning time
     except CleaningRuleError as e:
         raise fail(e.field, e.problem) from e
+    archives = strings("archives")
+    for archive in archives:
+        if archive not in ARCHIVES:
+            raise fail("archives", f"unknown archive {archive!r} (known: {', '.join(ARCHIVES)})")
+    if len(set(archives)) != len(archives):
+        raise fail("archives", f"an archive named twice: {list(archives)}")
     return Source(
+        archives=archives,
         name=name,
         feeds=feeds,
         sitemaps=sitemaps,

@@ -237,3 +237,28 @@ class ArchiveSite:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# Each demo publisher's article URLs (its other pages, front page, sections, authors, are not articles).
+ARTICLE_PATTERNS = {
+    "millbrook": r"^http://millbrook\.example/\d{4}/\d{2}/\d{2}/[^/]+/$",
+    "eastmere": r"^http://eastmere\.example/news/[^/]+/[^/]+$",
+    "portcalder": r"^http://portcalder\.example/stories/\d{8}/[^/]+\.html$",
+}
+
+
+def write_archive_sources(path, archives: tuple[str, ...] = ("wayback",), names=None):
+    """A sources file of the demo publishers at their `.example` origins, opted in to `archives`."""
+    import yaml
+
+    sources = [
+        {
+            "name": name, "feeds": [origin(name) + "/feed/"], "allowed_domains": [f"{name}.example"],
+            "article_url_patterns": [pattern], "language": "en", "archives": list(archives),
+            "politeness": {"download_delay": 0, "autothrottle": False},
+        }  # fmt: skip
+        for name, pattern in ARTICLE_PATTERNS.items()
+        if names is None or name in names
+    ]
+    path.write_text(yaml.safe_dump({"sources": sources}, sort_keys=False))
+    return path
