@@ -54,13 +54,16 @@ def origin(publisher: str) -> str:
     return f"http://{publisher}.example"
 
 
-def demo_captures(anchor: date, lag: timedelta = timedelta(hours=6)) -> tuple[list[Capture], dict[str, dict]]:
+def demo_captures(
+    anchor: date, lag: timedelta = timedelta(hours=6), bases: dict[str, str] | None = None
+) -> tuple[list[Capture], dict[str, dict]]:
     """Captures of every page of the demo site built for `anchor` (articles `lag` after publication, other pages
-    at noon of the anchor day), and per publisher the article URLs by URL with their publication time."""
+    at the start of the anchor day), and per publisher the article URLs by URL with their publication time.
+    `bases`: the publishers' origins (default `http://<publisher>.example`), e.g. a running DemoSite's."""
     site = build_site(anchor)
     captures, articles = [], {}
     for pub in site.publishers:
-        base = origin(pub.name)
+        base = (bases or {}).get(pub.name) or origin(pub.name)
         by_path = {a.path: a for a in site.articles_of(pub.name)}
         articles[pub.name] = {base + a.path: a for a in by_path.values()}
         for path, (content_type, body) in site.files(pub.name, base).items():

@@ -134,3 +134,61 @@ def test_clean_rows_say_which_archive_and_capture_they_came_from(tmp_path, monke
         assert row["capture"]["archive"] == "wayback" and row["capture"]["archive_url"] == entry["archive_url"]
         assert row["capture"]["captured_at"].strftime("%Y-%m-%dT%H:%M:%SZ") == entry["captured_at"]
         assert row["text"] and "Wayback" not in row["text"]
+
+
+def test_both_never_asks_the_live_site_for_what_the_archive_provides(tmp_path):
+    from demo_site import DemoSite
+    from ingest.demo import write_demo_sources
+
+    with DemoSite(ANCHOR) as live:
+        captures, articles = demo_captures(ANCHOR, bases=live.base_urls)
+        wanted = sorted(published_in_window(articles))
+        archived = set(wanted[: len(wanted) // 2 + 1])  # the archive holds some of the window's articles
+        captures = [c for c in captures if c.original in archived]
+        sources = tmp_path / "sources.yaml"
+        write_demo_sources(live, sources)
+        doc = yaml.safe_load(sources.read_text())
+        doc["sources"] = [dict(s, archives=["wayback"]) for s in doc["sources"] if s["name"] == "millbrook"]
+        sources.write_text(yaml.safe_dump(doc))
+        with ArchiveSite(captures) as archive:
+            host = live.hosts["millbrook"]
+            begin, end = capture_window(START, END, 7, now=datetime(2026, 1, 1, tzinfo=UTC))
+            found = CdxClient(archive.cdx_url, archive.web_url, delay=0).discover(UrlRules((host,)), begin, end)
+            assert {c.url for c in found.candidates} == archived
+            listed = write_candidates(found.candidates, tmp_path / "c.jsonl")
+            settings = {**FAST, "NEWS_DISCOVER": "both", "NEWS_ARCHIVE_CANDIDATES": str(listed)}
+            summary = run_crawl("millbrook", START, END, tmp_path / "out", str(sources), settings, timeout=120)
+        with gzip.open(tmp_path / "out" / "index.jsonl.gz", "rt") as fh:
+            index = {e["url"]: e for e in map(json.loads, fh)}
+    stored = {u for u, e in index.items() if e["warc_file"]}
+    assert stored == set(wanted)
+    assert {u for u in stored if index[u].get("archive") == "wayback"} == archived
+    asked = {path for pub, _, path, _ in live.request_log if pub == "millbrook"}
+    base = live.base_urls["millbrook"]
+    assert not {u.removeprefix(base) for u in archived} & asked, "the live site was asked for an archived page"
+    assert {u.removeprefix(base) for u in set(wanted) - archived} <= asked
+    assert summary["archive"]["live_skipped"] >= 1 and summary["documents"] >= 1
+
+
+def test_sources_opt_in_to_known_archives_only(tmp_path):
+    from ingest.archives import check_discover
+    from newsconfig.sources import SourceConfigError, load_sources
+
+    path = write_sources(tmp_path / "s.yaml")
+    doc = yaml.safe_load(path.read_text())
+    assert load_sources(path)[0].archives == ()
+    with pytest.raises(ValueError, match=r"\['millbrook'\] opt in to no archive"):
+        check_discover("archives", load_sources(path))
+    check_discover("both", load_sources(path))  # the live site alone, then
+    doc["sources"][0]["archives"] = ["wayback", "commoncrawl"]
+    path.write_text(yaml.safe_dump(doc))
+    assert load_sources(path)[0].archives == ("wayback", "commoncrawl")
+    check_discover("archives", load_sources(path))
+    with pytest.raises(ValueError, match="discover must be one of"):
+        check_discover("sometimes", load_sources(path))
+    for bad, message in ((["archive.today"], "unknown archive 'archive.today'"), ("wayback wayback", "unknown"),
+                         (["wayback", "wayback"], "named twice")):  # fmt: skip
+        doc["sources"][0]["archives"] = bad
+        path.write_text(yaml.safe_dump(doc))
+        with pytest.raises(SourceConfigError, match=f"field `archives`: .*{message}"):
+            load_sources(path)
