@@ -1,9 +1,9 @@
 """Archive discovery for a crawl (issue #16): the article candidates a source's opted-in web archives offer for a
 window, written for the spider (NEWS_ARCHIVE_CANDIDATES), and what discovery counted, for the crawl summary.
 
-Which archives answer per day: `wayback` (spiders.cdx). `commoncrawl` and `cc-news` are opted in to in
-sources.yaml too, but are not asked per day here: a source listing only those gets no candidates, and the summary
-says so (`not_per_day`), rather than a silent empty day.
+Which archives answer per day: `wayback` (spiders.cdx) and `commoncrawl` (spiders.ccindex), asked in the order
+the source lists them; a URL both hold is read from the first. `cc-news` is opted in to in sources.yaml too, but
+is a bulk source read by month, not asked per day: the summary says so (`not_per_day`), never a silent empty day.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from pathlib import Path
 
 from newsconfig import env as config
 from newsconfig.sources import Source
+from spiders.ccindex import CcIndexClient
 from spiders.cdx import Candidate, CdxClient, Discovery, UrlRules, capture_window, write_candidates
 
 log = logging.getLogger(__name__)
-PER_DAY = ("wayback",)
+PER_DAY = ("wayback", "commoncrawl")
 DISCOVER = ("live", "archives", "both")
 
 
@@ -39,12 +40,19 @@ def discover(source: Source, start: date, end: date, folder: Path, now: datetime
     begin, stop = capture_window(start, end, config.archive_capture_lag_days(), now or datetime.now(UTC))
     candidates: list[Candidate] = []
     summary: dict = {}
+    seen: set[str] = set()
     for archive in source.archives:
         if archive not in PER_DAY:
             summary[archive] = {"errors": {"not_per_day": 1}, "complete": True, "candidates": 0}
             continue
-        mine = CdxClient.from_config().discover(UrlRules.of(source), begin, stop, Discovery())
-        candidates += mine.candidates
+        client = CcIndexClient.from_config() if archive == "commoncrawl" else CdxClient.from_config()
+        mine = client.discover(UrlRules.of(source), begin, stop, Discovery())
+        for candidate in mine.candidates:
+            if candidate.url in seen:
+                mine.rejected["in_an_earlier_archive"] += 1
+                continue
+            seen.add(candidate.url)
+            candidates.append(candidate)
         summary[archive] = mine.summary()
         log.info("%s: %s offered %d captures in [%s, %s), %d article candidates; %s", source.name, archive,
                  mine.offered, begin, stop, len(mine.candidates), dict(mine.errors) or "no index errors")  # fmt: skip

@@ -197,3 +197,13 @@ def archive_concurrency() -> int:
 def archive_retry_after_max() -> float:
     """The longest `Retry-After` the CDX client waits (a longer one waits this long): default 60 s."""
     return _seconds("NEWS_ARCHIVE_RETRY_AFTER_MAX", 60.0)
+
+
+def commoncrawl_index_url() -> str:
+    """Common Crawl's index server (`collinfo.json`, one CDX API per crawl): `NEWS_COMMONCRAWL_INDEX_URL`."""
+    return _url("NEWS_COMMONCRAWL_INDEX_URL", "https://index.commoncrawl.org")
+
+
+def commoncrawl_data_url() -> str:
+    """Where Common Crawl's files are read over HTTP (its public bucket): `NEWS_COMMONCRAWL_DATA_URL`."""
+    return _url("NEWS_COMMONCRAWL_DATA_URL", "https://data.commoncrawl.org")

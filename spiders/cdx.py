@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from spiders.urls import host_of, in_domains, strip_tracking
@@ -43,7 +44,9 @@ class Candidate:
     url: str  # the original URL, as the publisher served it
     archive: str  # "wayback", "commoncrawl", ...
     captured_at: str  # when the archive captured it, ISO 8601 UTC (`…Z`)
-    archive_url: str  # the capture in raw form (Wayback: `<base>/<timestamp>id_/<url>`)
+    archive_url: str  # the capture in raw form (Wayback: `<base>/<timestamp>id_/<url>`; Common Crawl: its WARC file)
+    offset: int | None = None  # Common Crawl: the record's byte range in that file
+    length: int | None = None
 
 
 @dataclass
@@ -224,9 +227,17 @@ class CdxClient:
         found.errors["too_many_pages"] += 1
         found.complete = False
 
-    def _page(self, query: list[tuple[str, str]], found: Discovery) -> list | None:
-        """One CDX page as parsed JSON, after retries; None when it could not be had (counted)."""
-        url = f"{self.endpoint}?{urlencode(query)}"
+    def _page(
+        self,
+        query: list[tuple[str, str]],
+        found: Discovery,
+        endpoint: str | None = None,
+        parse: Callable[[bytes], object] = json.loads,
+        expect: type = list,
+    ) -> Any:
+        """One index page, parsed (a JSON CDX page by default), after retries; None when it could not be had
+        (counted). A page that does not parse was cut short on the way: it is read again."""
+        url = f"{endpoint or self.endpoint}?{urlencode(query)}"
         for attempt in range(self.retries + 1):
             self._wait(0.0)
             found.requests += 1
@@ -257,16 +268,16 @@ class CdxClient:
                 self._wait(wait)
                 continue
             if not body.strip():
-                return []  # no capture at all
+                return expect()  # no capture at all
             try:
-                rows = json.loads(body)
+                rows = parse(body)
             except (ValueError, UnicodeDecodeError):
                 found.errors["truncated_page"] += 1  # cut short on the way: read it again
                 if attempt == self.retries:
                     return None
                 self._wait(wait)
                 continue
-            if not isinstance(rows, list):
+            if not isinstance(rows, expect):
                 found.errors["not_a_cdx_page"] += 1
                 return None
             return rows

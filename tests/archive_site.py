@@ -265,3 +265,137 @@ def write_archive_sources(path, archives: tuple[str, ...] = ("wayback",), names=
     ]
     path.write_text(yaml.safe_dump({"sources": sources}, sort_keys=False))
     return path
+
+
+# ----------------------------------------------------------------------------- Common Crawl
+
+CC_BUCKET = "commoncrawl"
+
+
+@dataclass
+class CommonCrawlSite:
+    """Common Crawl on loopback: WARC files of the captures on the moto S3 server (public-read, read over HTTP by
+    byte range, as data.commoncrawl.org serves them) and an index server: `/collinfo.json` and one pywb CDX API
+    per crawl (`showNumPages=true`, then `page=N`, JSON lines, `page_size` rows a page).
+
+    `crawl` names the one crawl, covering [crawl_from, crawl_to]. Faults: `corrupt` URLs whose record is cut short
+    in the file's index entry (length halved), `error_status` URLs captured as 404 pages.
+    """
+
+    captures: list[Capture]
+    s3_endpoint: str
+    crawl: str = "CC-MAIN-2023-14"
+    crawl_from: str = "2023-03-01T00:00:00"
+    crawl_to: str = "2023-03-31T23:59:59"
+    page_size: int = 3
+    corrupt: set[str] = field(default_factory=set)
+    error_status: set[str] = field(default_factory=set)
+    host: str = "127.0.0.1"
+    index_log: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._server: ThreadingHTTPServer | None = None
+        self.rows: list[dict] = []
+
+    @property
+    def index_url(self) -> str:
+        assert self._server is not None
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    @property
+    def data_url(self) -> str:
+        return f"{self.s3_endpoint}/{CC_BUCKET}"
+
+    def env(self) -> dict[str, str]:
+        return {"NEWS_COMMONCRAWL_INDEX_URL": self.index_url, "NEWS_COMMONCRAWL_DATA_URL": self.data_url,
+                "NEWS_ARCHIVE_DELAY_SECONDS": "0"}  # fmt: skip
+
+    def _upload(self) -> None:
+        import io
+
+        from warcio.statusandheaders import StatusAndHeaders
+        from warcio.warcwriter import WARCWriter
+
+        from ingest import s3 as s3io
+
+        key = f"crawl-data/{self.crawl}/segments/1/warc/{self.crawl}-00000.warc.gz"
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True)
+        for c in sorted(self.captures, key=lambda c: c.timestamp):
+            status = "404 Not Found" if c.original in self.error_status else "200 OK"
+            http = StatusAndHeaders(status, [("Content-Type", f"{c.mimetype}; charset=utf-8")], protocol="HTTP/1.1")
+            when = datetime.strptime(c.timestamp, TS).strftime("%Y-%m-%dT%H:%M:%SZ")
+            record = writer.create_warc_record(
+                c.original, "response", payload=io.BytesIO(c.body), http_headers=http,
+                warc_headers_dict={"WARC-Date": when},
+            )  # fmt: skip
+            start = buf.tell()
+            writer.write_record(record)
+            length = buf.tell() - start
+            if c.original in self.corrupt:
+                length //= 2
+            self.rows.append({"urlkey": c.urlkey, "timestamp": c.timestamp, "url": c.original, "mime": c.mimetype,
+                              "status": "200", "filename": key,  # the index says 200 even where the record does not
+                              "offset": str(start), "length": str(length)})  # fmt: skip
+        s3 = s3io.client()
+        s3io.ensure_bucket(s3, CC_BUCKET)
+        s3.put_object(Bucket=CC_BUCKET, Key=key, Body=buf.getvalue(), ACL="public-read")
+        self.rows.sort(key=lambda r: (r["urlkey"], r["timestamp"]))
+
+    def index(self, path: str, query: list[tuple[str, str]]) -> tuple[int, bytes]:
+        params: dict[str, list[str]] = {}
+        for k, v in query:
+            params.setdefault(k, []).append(v)
+        self.index_log.append({"path": path, **{k: v if len(v) > 1 else v[0] for k, v in params.items()}})
+        if path == "/collinfo.json":
+            api = f"{self.index_url}/{self.crawl}-index"
+            return 200, json.dumps([{"id": self.crawl, "name": self.crawl, "cdx-api": api,
+                                     "from": self.crawl_from, "to": self.crawl_to}]).encode()  # fmt: skip
+        if path != f"/{self.crawl}-index":
+            return 404, b"no such crawl"
+        one = {k: v[0] for k, v in params.items()}
+        domain = one["url"][:-2] if one.get("url", "").endswith("/*") else ""
+        start, stop = one.get("from", "0"), one.get("to", "99999999999999")
+        rows = [r for r in self.rows if (urlsplit(r["url"]).hostname or "") == domain
+                and start <= r["timestamp"][: len(start)] and r["timestamp"][: len(stop)] <= stop]  # fmt: skip
+        for f in params.get("filter", []):
+            name, _, regex = f.partition(":")
+            rows = [r for r in rows if re.fullmatch(regex, r.get(name, ""))]
+        pages = (len(rows) + self.page_size - 1) // self.page_size
+        if one.get("showNumPages") == "true":
+            return 200, json.dumps({"pages": pages, "pageSize": self.page_size, "blocks": pages}).encode()
+        page = int(one.get("page", "0"))
+        chunk = rows[page * self.page_size : (page + 1) * self.page_size]
+        return 200, "".join(json.dumps(r) + "\n" for r in chunk).encode()
+
+    def start(self) -> CommonCrawlSite:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                parts = urlsplit(self.path)
+                status, body = site.index(parts.path, parse_qsl(parts.query, keep_blank_values=True))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._upload()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> CommonCrawlSite:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -41,11 +41,13 @@ from spiders.discovery import Document, Entry, absolute, gunzip_bounded, parse_d
 from spiders.items import PageItem
 from spiders.middlewares import PREFIX
 from spiders.reasons import exception_reason
+from spiders.records import archived_response
 from spiders.robots import RobotsTxt
 from spiders.scheduler import ARTICLE
 from spiders.urls import host_of, in_domains, is_blocked_address, strip_tracking
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+RANGE = "news_archive_range"  # request meta: the answer is one WARC record of an archive's file (spiders.records)
 ARCHIVE = "news_archive"  # request meta of a capture read from a web archive: (archive, captured_at, archive_url)
 DISCOVER = ("live", "archives", "both")  # NEWS_DISCOVER: where the crawl finds its articles
 _WAYBACK_PATH = re.compile(r"/(\d{14})(?:[a-z]{2}_)?/(https?://.+)$")
@@ -309,7 +311,15 @@ class NewsSpider(Spider):
             return
         meta = {ARTICLE: article, ARCHIVE: (archive.archive, archive.captured_at, archive.archive_url),
                 "autothrottle_dont_adjust_delay": True}  # fmt: skip
-        yield Request(archive.archive_url, callback=self.parse_article, errback=self.article_error, meta=meta)
+        headers, ranged = None, archive.offset is not None and bool(archive.length)
+        if ranged:  # one record of a WARC file (Common Crawl); the URL is the file's, shared by many records,
+            # so the request filter (fingerprints without headers) must not take them for one: the URL was checked
+            headers = {"Range": f"bytes={archive.offset}-{archive.offset + archive.length - 1}"}
+            meta[RANGE] = True
+        yield Request(
+            archive.archive_url, callback=self.parse_article, errback=self.article_error, meta=meta, headers=headers,
+            dont_filter=ranged,
+        )  # fmt: skip
 
     def _allowed_host(self, url: str) -> bool:
         host = host_of(url)
@@ -343,7 +353,11 @@ class NewsSpider(Spider):
         item.status = response.status
         item.fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if ARCHIVE in response.meta:
-            if reason := self._from_archive(item, response):
+            reason = self._from_archive(item, response)
+            if not reason and response.meta.get(RANGE):
+                captured, reason = archived_response(response, item.url)
+                response = captured or response
+            if reason:
                 item.content_hash = hashlib.sha256(response.body).hexdigest()
                 item.canonical_url = strip_tracking(item.url)
                 return [item.reject(reason)]
