@@ -399,3 +399,53 @@ class CommonCrawlSite:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# ----------------------------------------------------------------------------- CC-NEWS
+
+def month_of_captures(anchors: list[date]) -> tuple[list[Capture], dict[str, dict]]:
+    """Article captures of demo sites built for each anchor (a month of news), and the articles by publisher."""
+    captures, articles = [], {}
+    for anchor in anchors:
+        caps, arts = demo_captures(anchor)
+        urls = {u for by_url in arts.values() for u in by_url}
+        captures += [c for c in caps if c.original in urls]
+        for pub, by_url in arts.items():
+            articles.setdefault(pub, {}).update(by_url)
+    return captures, articles
+
+
+def upload_cc_news(captures: list[Capture], month: str, files: int = 3) -> list[str]:
+    """CC-NEWS-style WARC files of `captures` (ordered by capture time, split in `files`) and the month's
+    `warc.paths.gz`, public-read in the `commoncrawl` bucket of the S3 server the environment points at."""
+    import gzip
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from ingest import s3 as s3io
+
+    s3 = s3io.client()
+    s3io.ensure_bucket(s3, CC_BUCKET)
+    year, mm = month.split("-")
+    ordered = sorted(captures, key=lambda c: c.timestamp)
+    per_file = -(-len(ordered) // files)
+    paths = []
+    for n in range(files):
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True)
+        for c in ordered[n * per_file : (n + 1) * per_file]:
+            http = StatusAndHeaders("200 OK", [("Content-Type", f"{c.mimetype}; charset=utf-8")], protocol="HTTP/1.1")
+            when = datetime.strptime(c.timestamp, TS).strftime("%Y-%m-%dT%H:%M:%SZ")
+            writer.write_record(writer.create_warc_record(
+                c.original, "response", payload=io.BytesIO(c.body), http_headers=http,
+                warc_headers_dict={"WARC-Date": when},
+            ))  # fmt: skip
+        path = f"crawl-data/CC-NEWS/{year}/{mm}/CC-NEWS-{year}{mm}01000000-{n:05d}.warc.gz"
+        s3.put_object(Bucket=CC_BUCKET, Key=path, Body=buf.getvalue(), ACL="public-read")
+        paths.append(path)
+    listing = gzip.compress("".join(p + "\n" for p in paths).encode())
+    s3.put_object(Bucket=CC_BUCKET, Key=f"crawl-data/CC-NEWS/{year}/{mm}/warc.paths.gz", Body=listing,
+                  ACL="public-read")  # fmt: skip
+    return paths
