@@ -403,11 +403,13 @@ class CommonCrawlSite:
 
 # ----------------------------------------------------------------------------- CC-NEWS
 
-def month_of_captures(anchors: list[date]) -> tuple[list[Capture], dict[str, dict]]:
+def month_of_captures(
+    anchors: list[date], bases: dict[str, str] | None = None
+) -> tuple[list[Capture], dict[str, dict]]:
     """Article captures of demo sites built for each anchor (a month of news), and the articles by publisher."""
     captures, articles = [], {}
     for anchor in anchors:
-        caps, arts = demo_captures(anchor)
+        caps, arts = demo_captures(anchor, bases=bases)
         urls = {u for by_url in arts.values() for u in by_url}
         captures += [c for c in caps if c.original in urls]
         for pub, by_url in arts.items():
