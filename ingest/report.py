@@ -271,7 +271,21 @@ def to_text(report: dict) -> str:
         for n, s in report["sources"].items()
         if s.get("error")
     ]
+    lines += [f"{n}: {archive_line(s['archive'])}" for n, s in report["sources"].items() if s.get("archive")]
     return "\n".join(lines)
+
+
+def archive_line(archive: dict) -> str:
+    """E.g. "archives: wayback offered 120 captures, 40 candidates; fetched 40, stored 12, rejected
+    out_of_window_page 27, archive_http_404 1; index incomplete: wayback/resume_loop 1"."""
+    offered = ", ".join(f"{a} offered {n} captures, {archive['candidates'].get(a, 0)} candidates"
+                        for a, n in archive["offered"].items())  # fmt: skip
+    rejected = ", ".join(f"{r} {n}" for r, n in sorted(archive["rejected"].items())) or "none"
+    text = f"archives: {offered or 'none asked'}; fetched {archive['fetched']}, stored {archive['stored']}, "
+    text += f"rejected {rejected}"
+    if archive["index_incomplete"]:
+        text += "; index incomplete: " + ", ".join(f"{k} {n}" for k, n in sorted(archive["index_incomplete"].items()))
+    return text
 
 
 def locations(report: dict, expires: int = 7 * 24 * 3600) -> list[str]:

@@ -192,3 +192,39 @@ def test_sources_opt_in_to_known_archives_only(tmp_path):
         path.write_text(yaml.safe_dump(doc))
         with pytest.raises(SourceConfigError, match=f"field `archives`: .*{message}"):
             load_sources(path)
+
+
+def test_the_report_says_what_the_archive_offered_fetched_stored_and_rejected():
+    from ingest import report
+
+    crawl = {
+        "stored": 2, "finish_reason": "finished", "rejected": {"out_of_window_page": 3, "archive_http_404": 1},
+        "failed_fetches": {"archive_http_404": 1},
+        "archive": {"candidates": 6, "fetched": 5, "stored": 2, "rejected/out_of_window_page": 3,
+                    "rejected/archive_http_404": 1, "live_skipped": 0},
+        "archive_discovery": {"wayback": {"offered": 9, "candidates": 6, "errors": {"resume_loop": 1},
+                                          "complete": False}},
+    }  # fmt: skip
+    summary = report.summarise(START, "run", {"millbrook": {"crawl": {"summary": crawl}, "error": None}})
+    archive = summary["sources"]["millbrook"]["archive"]
+    assert archive["offered"] == {"wayback": 9} and archive["candidates"] == {"wayback": 6}
+    assert archive["fetched"] == 5 and archive["stored"] == 2
+    assert archive["rejected"] == {"out_of_window_page": 3, "archive_http_404": 1}
+    assert archive["index_incomplete"] == {"wayback/resume_loop": 1}
+    line = report.archive_line(archive)
+    assert "wayback offered 9 captures, 6 candidates" in line and "index incomplete: wayback/resume_loop 1" in line
+    clean = {**crawl, "failed_fetches": {}, "archive_discovery": {"wayback": {"offered": 9, "complete": True}}}
+    done = {"crawl": {"summary": clean}, "clean": {"stats": {}}, "validate": {}, "publish": {}, "error": None}
+    assert report.summarise(START, "run", {"millbrook": done})["sources"]["millbrook"]["status"] == "published"
+    assert summary["sources"]["millbrook"]["status"] == "failed"  # stages missing: not published at all
+
+
+def test_the_archive_fixture_injects_its_banner_unless_asked_for_raw():
+    import urllib.request
+
+    caps, articles = demo_captures(ANCHOR)
+    page = next(c for c in caps if c.original in articles["millbrook"])
+    with ArchiveSite(caps) as archive:
+        banner = urllib.request.urlopen(f"{archive.web_url}/{page.timestamp}/{page.original}").read()
+        raw = urllib.request.urlopen(f"{archive.web_url}/{page.timestamp}id_/{page.original}").read()
+    assert BANNER in banner and raw == page.body
