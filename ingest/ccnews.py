@@ -84,6 +84,7 @@ def _stream_file(url: str, router: Router, start: date, end: date, out: Path, co
     """Read one WARC file as a stream; write the kept records to `out` (a chunk: WARC + index). Returns records read."""
     from spiders import pages
     from spiders.items import PageItem
+    from spiders.records import intact
     from spiders.warc import CaptureWriter, page_records
 
     out.mkdir(parents=True, exist_ok=True)
@@ -95,16 +96,17 @@ def _stream_file(url: str, router: Router, start: date, end: date, out: Path, co
             try:
                 for record in records:
                     read += 1
-                    if record.rec_type != "response" or record.http_headers is None:
-                        counts["not_a_response"] += 1
-                        continue
+                    source, reason = None, "not_a_response"
                     target = record.rec_headers.get_header("WARC-Target-URI") or ""
-                    source, reason = router.source_of(target)
-                    if source is None:
-                        counts[reason or "offsite"] += 1
+                    if record.rec_type == "response" and record.http_headers is not None:
+                        source, reason = router.source_of(target)
+                    if source is None:  # read through all the same: a record cut short is counted as such
+                        while record.raw_stream.read(1 << 16):
+                            pass
+                        counts["corrupt_record" if not intact(record) else reason or "offsite"] += 1
                         continue
                     body = record.content_stream().read()
-                    if record.digest_checker.passed is False:
+                    if not intact(record):  # corrupt, or cut short (a file that ends mid-record)
                         counts["corrupt_record"] += 1
                         continue
                     if record.http_headers.get_statuscode() != "200":

@@ -18,6 +18,14 @@ from spiders.warc import DROP_HEADERS
 HTML = ("text/html", "application/xhtml+xml")
 
 
+def intact(record) -> bool:
+    """Whether a record read to its end (from an ArchiveIterator with check_digests) is whole: its digest checked
+    out (False: not what it says), or it has none. A record with a digest that was never checked was cut short."""
+    head = record.rec_headers
+    digests = head.get_header("WARC-Block-Digest") or head.get_header("WARC-Payload-Digest")
+    return record.digest_checker.passed is True or (record.digest_checker.passed is None and not digests)
+
+
 def archived_response(response: Response, url: str) -> tuple[Response | None, str | None]:
     """(the captured response of `url`, None) or (None, the reason it cannot be had) from a range response."""
     if response.status != 206:  # the whole file came: the server ignored the range
@@ -34,9 +42,7 @@ def archived_response(response: Response, url: str) -> tuple[Response | None, st
         body = record.content_stream().read()
     except (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError, StopIteration):
         return None, "archive_corrupt_record"
-    digests = record.rec_headers.get_header("WARC-Block-Digest") or record.rec_headers.get_header("WARC-Payload-Digest")
-    # False: not what its digest says; None although it has one: cut short before the digest could be checked
-    if record.digest_checker.passed is False or (digests and record.digest_checker.passed is None):
+    if not intact(record):
         return None, "archive_corrupt_record"
     if strip_tracking(normalise_original(target)) != strip_tracking(url):
         return None, "archive_wrong_record"

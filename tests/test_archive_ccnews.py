@@ -75,3 +75,15 @@ def test_month_backfill_streams_resumes_and_publishes_one_partition_per_source_a
     rows = table.open_table(bucket).to_pyarrow_table(filters=[("source", "=", source), ("dt", "=", day)]).to_pylist()
     assert {r["url"] for r in rows} == expected[(source, day)]
     assert all(r["provenance"] == "cc-news" and r["capture"]["captured_at"] for r in rows)
+
+
+def test_a_file_cut_short_keeps_what_came_before_and_is_counted(month, bucket):
+    paths, articles = month
+    s3 = s3io.client()
+    whole = s3io.get_bytes(s3, CC_BUCKET, paths[2])
+    s3.put_object(Bucket=CC_BUCKET, Key=paths[2], Body=whole[: len(whole) // 2], ACL="public-read")
+    done = ccnews.backfill_month(MONTH)
+    counts = done["records"]
+    assert done["files_read"] == 3 and counts.get("corrupt_file", 0) + counts.get("corrupt_record", 0) == 1, counts
+    kept = sum(p["stored"] for p in done["partitions"])
+    assert 0 < kept < sum(len(u) for u in _expected(articles).values())
