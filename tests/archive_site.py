@@ -451,3 +451,43 @@ def upload_cc_news(captures: list[Capture], month: str, files: int = 3) -> list[
     s3.put_object(Bucket=CC_BUCKET, Key=f"crawl-data/CC-NEWS/{year}/{mm}/warc.paths.gz", Body=listing,
                   ACL="public-read")  # fmt: skip
     return paths
+
+
+class StallingProxy:
+    """An HTTP front of a data URL (the S3 server's bucket) that holds back requests for paths in `stall` until
+    `release` is set: a run reading through it can be killed while it waits, at a known point."""
+
+    def __init__(self, upstream: str, stall: set[str]) -> None:
+        import urllib.request
+
+        self.upstream, self.stall, self.release = upstream.rstrip("/"), stall, threading.Event()
+        self.stalled = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                if any(self.path.endswith(p) for p in proxy.stall) and not proxy.release.is_set():
+                    proxy.stalled.set()
+                    proxy.release.wait(60)
+                try:
+                    with urllib.request.urlopen(proxy.upstream + self.path) as answer:
+                        status, body = answer.status, answer.read()
+                except urllib.error.HTTPError as e:
+                    status, body = e.code, e.read()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()

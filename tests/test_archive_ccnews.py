@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import urllib.error
 from datetime import UTC, date
+from pathlib import Path
 
 import pytest
 from archive_site import CC_BUCKET, month_of_captures, upload_cc_news, write_archive_sources
@@ -87,3 +88,34 @@ def test_a_file_cut_short_keeps_what_came_before_and_is_counted(month, bucket):
     assert done["files_read"] == 3 and counts.get("corrupt_file", 0) + counts.get("corrupt_record", 0) == 1, counts
     kept = sum(p["stored"] for p in done["partitions"])
     assert 0 < kept < sum(len(u) for u in _expected(articles).values())
+
+
+def test_a_killed_run_resumes_from_the_first_file_it_had_not_finished(month, bucket, s3_server, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from archive_site import StallingProxy
+
+    paths, articles = month
+    proxy = StallingProxy(f"{s3_server.endpoint}/{CC_BUCKET}", {paths[1]})
+    try:
+        monkeypatch.setenv("NEWS_COMMONCRAWL_DATA_URL", proxy.url)
+        run = subprocess.Popen([sys.executable, "-m", "ingest.ccnews", MONTH], env=os.environ.copy(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        assert proxy.stalled.wait(120), "the run never reached the second file"
+        run.send_signal(signal.SIGKILL)  # killed while it reads the second file
+        run.wait(30)
+        done_keys = [k for k in s3io.list_objects(s3io.client(), bucket, "archives/cc-news/") if k.endswith("_DONE")]
+        assert len(done_keys) == 1 and Path(paths[0]).name in done_keys[0]
+        proxy.release.set()
+        began = time.monotonic()
+        done = ccnews.backfill_month(MONTH)
+        assert time.monotonic() - began < 120
+    finally:
+        proxy.stop()
+    assert done["files_resumed"] == 1 and done["files_read"] == 2
+    published = {(p["source"], date.fromisoformat(p["dt"])) for p in done["partitions"]}
+    assert published == set(_expected(articles))
