@@ -190,6 +190,8 @@ def _source_section(name: str, s: dict) -> str:
         ("crawl ended", _crawl_end_cell(s) or "did not return"),
         ("crawl time", took),
     ]
+    if s.get("archive"):
+        crawl.append(("web archives", html.escape(archive_line(s["archive"]).removeprefix("archives: "))))
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in crawl) + "</table>")
     parts.append(_counts_table("Rejected pages, by reason", s.get("rejected", {}), "reason"))
     parts.append(_counts_table("Failed fetches of article pages, by reason", fetches.get("articles", {}), "reason"))

@@ -65,3 +65,24 @@ def test_readme_archive_backfill_of_2023_takes_every_article_from_the_archive(ai
             summary = report["sources"][source]
             assert summary["status"] == "published" and summary["archive"]["stored"] == len(expected), summary
             assert summary["archive"]["candidates"]["wayback"] == crawl["archive_discovery"]["wayback"]["candidates"]
+
+
+@pytest.mark.timeout(300)
+def test_discover_archives_is_refused_for_sources_that_opt_in_to_none(airflow_db, bucket, demo_sources, demo_day):
+    import importlib.util
+    from datetime import datetime
+
+    spec = importlib.util.spec_from_file_location("news_daily_archives", ROOT / "dags" / "news_daily.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    logical = datetime(demo_day.year, demo_day.month, demo_day.day, tzinfo=UTC)
+    run = module.news_daily_dag.test(logical_date=logical, run_conf={"discover": "archives"})
+    assert run.state == "failed"
+    assert not demo_sources.request_log, "a refused run crawled"
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        refused = session.query(XComModel.value).filter_by(run_id=run.run_id, task_id="list_sources",
+                                                           key="refused").one()[0]  # fmt: skip
+    assert "discover=archives, but ['millbrook', 'eastmere', 'portcalder'] opt in to no archive" in str(refused)

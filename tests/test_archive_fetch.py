@@ -213,6 +213,8 @@ def test_the_report_says_what_the_archive_offered_fetched_stored_and_rejected():
     assert archive["index_incomplete"] == {"wayback/resume_loop": 1}
     line = report.archive_line(archive)
     assert "wayback offered 9 captures, 6 candidates" in line and "index incomplete: wayback/resume_loop 1" in line
+    assert "millbrook: archives: wayback offered 9" in report.to_text(summary)
+    assert "<th>web archives</th><td>wayback offered 9 captures" in report.to_html(summary)
     clean = {**crawl, "failed_fetches": {}, "archive_discovery": {"wayback": {"offered": 9, "complete": True}}}
     done = {"crawl": {"summary": clean}, "clean": {"stats": {}}, "validate": {}, "publish": {}, "error": None}
     assert report.summarise(START, "run", {"millbrook": done})["sources"]["millbrook"]["status"] == "published"
