@@ -83,3 +83,27 @@ def test_records_are_fetched_by_byte_range_and_bad_ones_counted(s3_server, tmp_p
                     assert record.rec_headers.get_header(ARCHIVE_HEADER) == "commoncrawl"
                     assert record.rec_headers.get_header(ARCHIVE_URL_HEADER).startswith(cc.data_url)
                     assert record.content_stream().read() == bodies[url]
+
+
+def test_a_source_with_both_archives_reads_each_url_from_the_first_it_lists(s3_server, tmp_path, monkeypatch):
+    from archive_site import ArchiveSite
+
+    from ingest import archives
+    from newsconfig.sources import load_sources
+    from spiders.cdx import read_candidates
+
+    captures, articles = demo_captures(ANCHOR)
+    only_cc = sorted(_in_window(articles))[0]  # the Wayback fixture lacks one article: Common Crawl has it
+    with ArchiveSite([c for c in captures if c.original != only_cc]) as wayback, \
+            CommonCrawlSite(captures, s3_server.endpoint) as cc:  # fmt: skip
+        for key, value in {**wayback.env(), **cc.env()}.items():
+            monkeypatch.setenv(key, value)
+        path = write_archive_sources(tmp_path / "s.yaml", ("wayback", "commoncrawl", "cc-news"), ["millbrook"])
+        source = load_sources(path)[0]
+        listed, summary = archives.discover(source, START, END, tmp_path, now=datetime(2026, 1, 1, tzinfo=UTC))
+    candidates = {c.url: c for c in read_candidates(listed)}
+    assert _in_window(articles) <= set(candidates)
+    assert candidates[only_cc].archive == "commoncrawl" and candidates[only_cc].offset is not None
+    assert {c.archive for u, c in candidates.items() if u != only_cc} == {"wayback"}
+    assert summary["commoncrawl"]["rejected"]["in_an_earlier_archive"] == summary["wayback"]["candidates"]
+    assert summary["cc-news"] == {"errors": {"not_per_day": 1}, "complete": True, "candidates": 0}
