@@ -82,13 +82,13 @@ def list_sources() -> list[str]:
     ctx = get_current_context()
     day, params = _day(), ctx["params"]
     try:
-        names = check_run(day, params["sources"] or None, bool(params["recrawl"]))
+        names = check_run(day, params["sources"] or None, bool(params["recrawl"]), params["discover"])
     except RunRefused as err:
         _refuse(err)
     log.info(
         "run %s processes dt=%s (articles published in [%s, %s) UTC): %s, %s",
         ctx["dag_run"].run_id, day, day, day + timedelta(days=1), ", ".join(names),
-        "crawling" if params["recrawl"] else "re-cleaning the raw partitions in S3",
+        f"crawling (discover: {params['discover']})" if params["recrawl"] else "re-cleaning the raw partitions in S3",
     )  # fmt: skip
     return names
 
@@ -101,10 +101,10 @@ BY_SOURCE = "{{ task.op_kwargs['source'] }}"  # each task of the group takes `so
 def crawl(source: str) -> dict:
     from ingest import pipeline
 
-    start = _day()
+    start, params = _day(), get_current_context()["params"]
     with _stage_errors():
         return pipeline.crawl(
-            source, start, start + timedelta(days=1), bool(get_current_context()["params"]["recrawl"]), _attempt()
+            source, start, start + timedelta(days=1), bool(params["recrawl"]), _attempt(), params["discover"]
         )
 
 
@@ -219,6 +219,13 @@ def report() -> dict:
         ),
         "recrawl": Param(
             True, type="boolean", description="False: re-clean the raw partitions already in S3, without the network"
+        ),
+        "discover": Param(
+            "live",
+            type="string",
+            enum=["live", "archives", "both"],
+            description="Where articles are found: the live site's feeds and sitemaps, the web archives the source "
+            "opts in to (`archives:` in sources.yaml; for past days the feeds no longer list), or both",
         ),
     },
     tags=["news"],

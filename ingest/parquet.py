@@ -2,8 +2,9 @@
 
 The clean layer is one Delta table (`ingest.table`) partitioned by `source` and `dt`; the clean stage writes a
 day's rows to one staged Parquet file of this schema, which the publish stage commits to the table.
-Version 2 added `dt`, the partition's day (version 1 had it only in the hive path). Version 3 added the columns
-of `V3_COLUMNS` (issue #15), after `dt`: a schema-evolution commit, earlier rows read them as null.
+Version 2 added `dt`, the partition's day (version 1 had it only in the hive path). Version 3 added, after `dt`,
+the columns of `V3_COLUMNS` (issue #15) and `provenance` and `capture` (issue #16: where the page was read, the
+live site or a web archive, and which capture): a schema-evolution commit, earlier rows read them as null.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ V3_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("near_duplicate_of", pa.string()),
 ]
 # ---- end of schema version 3 -----------------------------------------------------------------------------------
+# --- provenance (issue #16, schema version 3): where a row's page was read ------------------------------------
+# `provenance`: "live", or the web archive it came from ("wayback", "commoncrawl", "cc-news"); `capture`: that
+# archive's capture (null for a live page): the archive, the capture's URL there, and when the archive made it.
+LIVE = "live"
+CAPTURE = pa.struct([("archive", pa.string()), ("archive_url", pa.string()), ("captured_at", UTC_TIME)])
+PROVENANCE_FIELDS = [("provenance", pa.string()), ("capture", CAPTURE)]
+# --- end of provenance -----------------------------------------------------------------------------------------
 
 SCHEMA = pa.schema(
     [
@@ -71,6 +79,7 @@ SCHEMA = pa.schema(
         ("warc_offset", pa.int64()),
         ("dt", pa.date32()),
         *V3_COLUMNS,
+        *PROVENANCE_FIELDS,
     ],
     metadata={"news_ingest.schema_version": SCHEMA_VERSION},
 )

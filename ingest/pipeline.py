@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from ingest import neardup, partition, rawio
 from ingest import s3 as s3io
-from ingest.parquet import SCHEMA_VERSION, write_rows
+from ingest.parquet import LIVE, SCHEMA_VERSION, write_rows
 from newsconfig import env as config
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,12 @@ def list_sources(selected: list[str] | None = None) -> list[str]:
     return [n for n in names if n in selected]
 
 
-def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> dict:
-    """Fetch the source's articles published in [start, end) into raw/…/dt=start (or reuse them)."""
+def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str, discover: str = "live") -> dict:
+    """Fetch the source's articles published in [start, end) into raw/…/dt=start (or reuse them).
+
+    `discover`: where the articles are found: `live` (feeds and sitemaps), `archives` (the web archives the
+    source opts in to, ingest.archives), or `both` (the archives first; the live site is not asked for a URL an
+    archive provides)."""
     s3, bucket = s3io.client(), config.bucket()
     existing = partition.read_manifest(s3, bucket, "raw", source, start)
     if not recrawl:
@@ -75,10 +79,19 @@ def crawl(source: str, start: date, end: date, recrawl: bool, attempt: str) -> d
     with tempfile.TemporaryDirectory(prefix="crawl-") as tmp:
         out, earlier = Path(tmp) / "out", Path(tmp) / "earlier"
         indexes = _earlier_indexes(s3, bucket, source, start, earlier)
-        settings = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else {}
+        settings: dict = {"NEWS_DEDUP_INDEXES": [str(p) for p in indexes.values()]} if indexes else {}
         if validators := _previous_validators(s3, bucket, source, start, earlier):
             settings["NEWS_VALIDATORS_FILE"] = str(validators)  # conditional requests (spiders.revisits)
+        archived = None
+        if discover != "live":
+            from ingest import archives
+            from newsconfig.sources import get_source
+
+            path, archived = archives.discover(get_source(source, config.sources_path()), start, end, Path(tmp))
+            settings |= {"NEWS_DISCOVER": discover, "NEWS_ARCHIVE_CANDIDATES": str(path)}
         summary = run_crawl(source, start, end, out, sources_path=str(config.sources_path()), settings=settings or None)
+        if archived is not None:
+            summary["archive_discovery"] = archived
         extra = ("index.jsonl.gz", "sites.jsonl.gz", "validators.json.gz")
         files = [*sorted(out.glob("part-*.warc.gz")), *(out / name for name in extra if (out / name).exists())]
         info = {"crawl": summary, "window": [start.isoformat(), end.isoformat()], "dedup_days": sorted(indexes)}
@@ -219,7 +232,7 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
 
     sites_path = next((p for k, p in local.items() if k.endswith(SITES_FILE)), None)
     sites = load_sites(sites_path)  # what each site's robots.txt and tdmrep.json said in the crawl
-    metas = [(r.warc_file, r.offset, r.url, r.fetched_at, r.rights_headers) for r in records()]
+    metas = [(r.warc_file, r.offset, r.url, r.fetched_at, r.rights_headers, _provenance(r)) for r in records()]
     docs = ((r.body, r.url, r.content_type) for r in records())
     stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
     stats["rejected_documents"] = []
@@ -228,7 +241,7 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
     budget = config.clean_doc_seconds()
 
     def rows():
-        for (key, offset, url, fetched_at, rights_headers), article in zip(
+        for (key, offset, url, fetched_at, rights_headers, provenance), article in zip(
             metas, clean_batch(docs, source=cleaning, state=state, budget=budget), strict=True
         ):
             entry = index.get((Path(key).name, offset)) or index.get((key, offset)) or {}
@@ -249,6 +262,7 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
             stats["articles"] += 1
             stats["removed_by_rule"].update(r.rule for r in article.removed)
             row = {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day, "rights": declared}
+            row |= provenance
             row["language"] = row["language"] or primary(configured.language)  # <html lang>, else sources.yaml
             if disagree(row["language"], row["language_detected"]):
                 stats["language_disagreements"][f"{row['language']}->{row['language_detected']}"] += 1
@@ -318,6 +332,15 @@ def _link_near_duplicates(path: Path, source: str, day: date) -> int:
             start += batch.num_rows
     linked.replace(path)
     return sum(1 for m in links if m)
+
+
+def _provenance(record: rawio.RawRecord) -> dict:
+    """The row's `provenance` and `capture` columns (ingest.parquet, schema version 3) from its WARC record."""
+    if not record.archive:
+        return {"provenance": LIVE, "capture": None}
+    capture = {"archive": record.archive, "archive_url": record.archive_url,
+               "captured_at": _timestamp(record.captured_at)}  # fmt: skip
+    return {"provenance": record.archive, "capture": capture}
 
 
 def _log_reject(url: str, article) -> None:

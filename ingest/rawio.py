@@ -11,6 +11,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from ingest.rights import response_headers
+from spiders.warc import ARCHIVE_CAPTURE_HEADER, ARCHIVE_HEADER, ARCHIVE_URL_HEADER
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class RawRecord:
     body: bytes
     content_type: str | None = None  # the HTTP Content-Type header as fetched (its charset decodes `body`)
     rights_headers: dict[str, str] = field(default_factory=dict)  # X-Robots-Tag, tdm-* (ingest.rights)
+    # read from a web archive (spiders.warc's News-Archive* fields): the archive, its capture URL and time
+    archive: str | None = None
+    archive_url: str | None = None
+    captured_at: str | None = None
 
 
 def read_index(path: Path) -> list[dict]:
@@ -40,6 +45,7 @@ def iter_responses(path: Path, warc_key: str) -> Iterator[RawRecord]:
             if record.rec_type != "response":
                 continue
             body = record.content_stream().read()
+            head = record.rec_headers
             yield RawRecord(
                 warc_file=warc_key,
                 offset=records.get_record_offset(),
@@ -48,6 +54,9 @@ def iter_responses(path: Path, warc_key: str) -> Iterator[RawRecord]:
                 body=body,
                 content_type=content_type(record),
                 rights_headers=response_headers(getattr(record, "http_headers", None)),
+                archive=head.get_header(ARCHIVE_HEADER),
+                archive_url=head.get_header(ARCHIVE_URL_HEADER),
+                captured_at=head.get_header(ARCHIVE_CAPTURE_HEADER),
             )
 
 

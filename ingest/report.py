@@ -49,7 +49,9 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         discovery = dict(crawl.get("lost_documents", crawl.get("failed_documents", {})))
         lost.update(discovery)
         finish_reason, unfinished = crawl.get("finish_reason"), crawl.get("unfinished", 0)
+        archive = _archive(crawl)
         partial = fetches["total"] > 0 or bool(discovery) or unfinished > 0 or finish_reason not in (None, "finished")
+        partial = partial or bool(archive and archive["index_incomplete"])
         status = "failed" if failed_stage else "published_with_failures" if partial else "published"
         sources[name] = {
             "status": status,
@@ -73,6 +75,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             "not_modified": crawl.get("not_modified", 0),  # feeds and sitemaps answered 304 (spiders.revisits)
             "elapsed_seconds": crawl.get("elapsed_seconds"),
             "time_budget_seconds": crawl.get("time_budget_seconds"),
+            "archive": archive,  # None for a live-only crawl
         }
         if failed_stage:
             failed.append(name)
@@ -90,6 +93,27 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
         "discovery_errors_by_reason": dict(lost),
         "language_disagreements": dict(languages),
         "flags": dict(flags),
+    }
+
+
+def _archive(crawl: dict) -> dict | None:
+    """What the web archives offered a crawl (issue #16): captures and candidates by archive, how many were fetched,
+    stored and rejected (by reason), and the index problems that may have hidden captures (`index_incomplete`)."""
+    discovery = crawl.get("archive_discovery")
+    if discovery is None:
+        return None
+    from ingest.archives import incomplete
+
+    fetch = crawl.get("archive", {})
+    return {
+        "offered": {a: s.get("offered", 0) for a, s in discovery.items()},
+        "candidates": {a: s.get("candidates", 0) for a, s in discovery.items()},
+        "index_errors": {a: s.get("errors", {}) for a, s in discovery.items() if s.get("errors")},
+        "index_incomplete": incomplete(discovery),
+        "fetched": fetch.get("fetched", 0),
+        "stored": fetch.get("stored", 0),
+        "rejected": {k.removeprefix("rejected/"): n for k, n in fetch.items() if k.startswith("rejected/")},
+        "live_skipped": fetch.get("live_skipped", 0),
     }
 
 
@@ -178,6 +202,8 @@ def _source_section(name: str, s: dict) -> str:
         ("feeds and sitemaps not modified (304)", _n(s.get("not_modified"))),
         ("crawl time", took),
     ]
+    if s.get("archive"):
+        crawl.append(("web archives", html.escape(archive_line(s["archive"]).removeprefix("archives: "))))
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in crawl) + "</table>")
     parts.append(_counts_table("Rejected pages, by reason", s.get("rejected", {}), "reason"))
     parts.append(_counts_table("Failed fetches of article pages, by reason", fetches.get("articles", {}), "reason"))
@@ -265,7 +291,21 @@ def to_text(report: dict) -> str:
         for n, s in report["sources"].items()
         if s.get("error")
     ]
+    lines += [f"{n}: {archive_line(s['archive'])}" for n, s in report["sources"].items() if s.get("archive")]
     return "\n".join(lines)
+
+
+def archive_line(archive: dict) -> str:
+    """E.g. "archives: wayback offered 120 captures, 40 candidates; fetched 40, stored 12, rejected
+    out_of_window_page 27, archive_http_404 1; index incomplete: wayback/resume_loop 1"."""
+    offered = ", ".join(f"{a} offered {n} captures, {archive['candidates'].get(a, 0)} candidates"
+                        for a, n in archive["offered"].items())  # fmt: skip
+    rejected = ", ".join(f"{r} {n}" for r, n in sorted(archive["rejected"].items())) or "none"
+    text = f"archives: {offered or 'none asked'}; fetched {archive['fetched']}, stored {archive['stored']}, "
+    text += f"rejected {rejected}"
+    if archive["index_incomplete"]:
+        text += "; index incomplete: " + ", ".join(f"{k} {n}" for k, n in sorted(archive["index_incomplete"].items()))
+    return text
 
 
 def locations(report: dict, expires: int = 7 * 24 * 3600) -> list[str]:

@@ -43,7 +43,7 @@ def run_day(logical_date: datetime | None, run_after: datetime, now: datetime) -
     return day
 
 
-def check_run(day: date, selected: list[str] | None, recrawl: bool) -> list[str]:
+def check_run(day: date, selected: list[str] | None, recrawl: bool, discover: str = "live") -> list[str]:
     """The sources a run for `day` processes, after checking what would make every task fail.
 
     RunRefused for configuration errors (a bad NEWS_* value, an unknown source in the `sources` param, a
@@ -70,6 +70,14 @@ def check_run(day: date, selected: list[str] | None, recrawl: bool) -> list[str]
         raise RunRefused(f"the sources file: {err}") from err
     except ValueError as err:
         raise RunRefused(f"the run's `sources` param: {err}") from err
+    if discover != "live":
+        from ingest.archives import check_discover
+        from newsconfig.sources import load_sources
+
+        try:
+            check_discover(discover, [s for s in load_sources(config.sources_path()) if s.name in names])
+        except ValueError as err:
+            raise RunRefused(f"the run's `discover` param: {err}") from err
     s3 = s3io.client()
     try:
         s3.head_bucket(Bucket=bucket)

@@ -152,3 +152,77 @@ def retention_days() -> int:
 def clean_asset_uri() -> str:
     """The Airflow asset of the clean Delta table, one URI for the DAG that publishes it and those that read it."""
     return f"s3://{bucket_or('news-ingest')}/clean/"
+
+
+# --- web archives (issue #16): every endpoint is configuration, so tests point them at loopback ---------------
+
+
+def _url(name: str, default: str) -> str:
+    text = _text(name) or default
+    if not text.startswith(("http://", "https://")):
+        raise ValueError(f"{name} must be an http(s) URL, not {text!r}")
+    return text.rstrip("/")
+
+
+def wayback_cdx_url() -> str:
+    """The Wayback Machine's CDX API: `NEWS_WAYBACK_CDX_URL`, default the Internet Archive's."""
+    return _url("NEWS_WAYBACK_CDX_URL", "https://web.archive.org/cdx/search/cdx")
+
+
+def wayback_url() -> str:
+    """Where Wayback captures are read (`<this>/<timestamp>id_/<url>`): `NEWS_WAYBACK_URL`."""
+    return _url("NEWS_WAYBACK_URL", "https://web.archive.org/web")
+
+
+def archive_page_size() -> int:
+    """Rows per CDX page (`limit`, then resume keys): `NEWS_ARCHIVE_PAGE_SIZE`, default 1000."""
+    return max(1, _whole("NEWS_ARCHIVE_PAGE_SIZE", 1000, "rows per CDX page"))
+
+
+def archive_max_pages() -> int:
+    """CDX pages read per source and window at most (a guard against a runaway index): default 200."""
+    return max(1, _whole("NEWS_ARCHIVE_MAX_PAGES", 200, "CDX pages per query"))
+
+
+def archive_capture_lag_days() -> int:
+    """Days after the window's end whose captures may still hold its articles: `NEWS_ARCHIVE_CAPTURE_LAG_DAYS`, 7.
+
+    The window is on publication dates, the CDX query on capture times: an article is often archived days later.
+    """
+    return _whole("NEWS_ARCHIVE_CAPTURE_LAG_DAYS", 7, "days")
+
+
+def archive_delay() -> float:
+    """Seconds between two requests to an archive host (its politeness): `NEWS_ARCHIVE_DELAY_SECONDS`, 1.
+
+    0 is allowed (a loopback fixture)."""
+    text = _text("NEWS_ARCHIVE_DELAY_SECONDS")
+    if not text:
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:
+        raise ValueError(f"NEWS_ARCHIVE_DELAY_SECONDS must be a number of seconds >= 0, not {text!r}")
+    return value
+
+
+def archive_concurrency() -> int:
+    """Requests to one archive host at once: `NEWS_ARCHIVE_CONCURRENCY`, default 1 (what a public archive bears)."""
+    return max(1, _whole("NEWS_ARCHIVE_CONCURRENCY", 1, "requests at once"))
+
+
+def archive_retry_after_max() -> float:
+    """The longest `Retry-After` the CDX client waits (a longer one waits this long): default 60 s."""
+    return _seconds("NEWS_ARCHIVE_RETRY_AFTER_MAX", 60.0)
+
+
+def commoncrawl_index_url() -> str:
+    """Common Crawl's index server (`collinfo.json`, one CDX API per crawl): `NEWS_COMMONCRAWL_INDEX_URL`."""
+    return _url("NEWS_COMMONCRAWL_INDEX_URL", "https://index.commoncrawl.org")
+
+
+def commoncrawl_data_url() -> str:
+    """Where Common Crawl's files are read over HTTP (its public bucket): `NEWS_COMMONCRAWL_DATA_URL`."""
+    return _url("NEWS_COMMONCRAWL_DATA_URL", "https://data.commoncrawl.org")

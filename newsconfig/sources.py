@@ -33,10 +33,13 @@ POLITENESS: dict[str, tuple[tuple[type, ...], str]] = {
 }
 FIELDS = {
     "name", "feeds", "sitemaps", "allowed_domains", "article_url_patterns", "deny_url_patterns",
-    "language", "quiet", "politeness", "cleaning", "rights",
+    "language", "quiet", "politeness", "cleaning", "rights", "archives",
 }  # fmt: skip
 # `rights:`: what the clean stage does with an article whose publisher reserved text and data mining (ingest.rights)
 RIGHTS_POLICIES = ("record", "skip_reserved")
+# `archives:` the web archives a source opts in to for backfills (issue #16): Wayback Machine, Common Crawl's
+# index, Common Crawl's CC-NEWS WARC files (bulk, by month)
+ARCHIVES = ("wayback", "commoncrawl", "cc-news")
 
 
 class SourceConfigError(ValueError):
@@ -145,6 +148,7 @@ class Source:
     politeness: dict[str, Any] = field(default_factory=dict, hash=False)
     cleaning: dict[str, list[str]] = field(default_factory=dict, hash=False)
     rights: str = "record"
+    archives: tuple[str, ...] = ()
 
     @property
     def configured_hosts(self) -> frozenset[str]:
@@ -268,8 +272,15 @@ def _parse_entry(path: Path, index: int, entry: Any) -> Source:
     rights = entry.get("rights", "record")
     if rights not in RIGHTS_POLICIES:
         raise fail("rights", f"expected one of {', '.join(RIGHTS_POLICIES)}, got {rights!r}")
+    archives = strings("archives")
+    for archive in archives:
+        if archive not in ARCHIVES:
+            raise fail("archives", f"unknown archive {archive!r} (known: {', '.join(ARCHIVES)})")
+    if len(set(archives)) != len(archives):
+        raise fail("archives", f"an archive named twice: {list(archives)}")
     return Source(
         rights=rights,
+        archives=archives,
         name=name,
         feeds=feeds,
         sitemaps=sitemaps,

@@ -24,6 +24,8 @@ NOT_FETCH_FAILURES = frozenset({
     "duplicate", "no_date", "out_of_window_page", "empty_body", "not_html", "url_too_long", "entry_limit",
     # refused by the crawler's own rules, or a body over DOWNLOAD_MAXSIZE: the server did answer
     "offsite_redirect", "robots_disallowed", "ignored", "too_large", "redirect_to_seen",
+    # a web archive's capture of the page was a redirect to another page
+    "archive_redirect",
     # discovery documents: fetched, but unusable, cut short or not followed
     "bad_gzip", "sitemap_loop", "too_many_documents", "sitemap_too_deep", "offsite_sitemap",
     "empty_document", "xml_entities_forbidden", "malformed_xml", "not_a_feed_or_sitemap", "truncated",
@@ -70,6 +72,8 @@ def summary_from_stats(stats: dict[str, Any]) -> dict[str, Any]:
         # articles, feeds and sitemaps it knew of but did not fetch; what only those sitemaps list is unknown
         "unfinished": stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0),
         "refused": by_prefix("news/refused/"),
+        # pages read from web archives (issue #16): candidates, fetched, redirects, errors, live_skipped
+        "archive": by_prefix("news/archive/"),
         "retries": stats.get("retry/count", 0),
         "spider_errors": stats.get("spider_exceptions/count", 0),  # bugs, not bad input: should stay 0
         "warc_files": stats.get("news/warc_files", []),

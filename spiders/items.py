@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# The fields of an index line, in order; everything else on the item is capture payload.
+# The fields of an index line, in order; everything else on the item is capture payload. A page read from a web
+# archive adds ARCHIVE_FIELDS to its line.
 INDEX_FIELDS = (
     "url", "canonical_url", "status", "content_hash", "discovered_by", "date_hint", "published",
     "warc_file", "warc_offset", "fetched_at", "reason",
 )  # fmt: skip
+ARCHIVE_FIELDS = ("archive", "captured_at", "archive_url")
 
 
 @dataclass
@@ -27,6 +29,11 @@ class PageItem:
     # page's index line, not on the item.
     warc_file: str | None = None
     warc_offset: int | None = None
+    # Read from a web archive instead of the live site (issue #16): which one, when it captured the page, and
+    # the capture's URL there; `url` stays the original URL.
+    archive: str | None = None
+    captured_at: str | None = None
+    archive_url: str | None = None
     # Capture payload, for the WARC records (never indexed).
     body: bytes = field(default=b"", repr=False)
     protocol: str = "HTTP/1.1"
@@ -39,4 +46,5 @@ class PageItem:
         return self
 
     def index_line(self) -> dict:
-        return {name: getattr(self, name) for name in INDEX_FIELDS}
+        fields = INDEX_FIELDS + ARCHIVE_FIELDS if self.archive else INDEX_FIELDS
+        return {name: getattr(self, name) for name in fields}

@@ -88,6 +88,8 @@ class CapturePipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         line = item.index_line()
+        if item.archive:  # what became of the archive's captures, for the report
+            self.stats.inc_value(f"news/archive/rejected/{item.reason}" if item.reason else "news/archive/stored")
         if item.reason:
             self.stats.inc_value(f"news/rejected/{item.reason}")
             self.writer.line(line)

@@ -4,7 +4,7 @@
 and retry backoff; the news spider applies it, and each source's `politeness` overrides, when it starts.
 """
 
-from newsconfig.env import contact
+from newsconfig.env import archive_concurrency, archive_delay, contact
 
 BOT_NAME = "news-ingest"
 SPIDER_MODULES = ["spiders.spiders"]
@@ -120,6 +120,13 @@ NEWS_DEDUP_INDEXES: list[str] = []  # earlier days' index.jsonl.gz files: their 
 NEWS_SCHEDULED_ARTICLES = 100
 NEWS_TIMER_PURGE_SECONDS = 1.0  # see spiders.extensions.TimerPurgeExtension (0: off)
 NEWS_PROGRESS_SECONDS = 15.0  # a progress line in the log this often (spiders.progress; 0: off)
+
+# Web archives (issue #16): where articles are found (live | archives | both), the candidates archive discovery
+# found (spiders.cdx, a JSON Lines file), and each archive host's politeness, kept whatever NEWS_POLITE says.
+NEWS_DISCOVER = "live"
+NEWS_ARCHIVE_CANDIDATES = ""
+NEWS_ARCHIVE_CONCURRENCY = archive_concurrency()
+NEWS_ARCHIVE_DELAY = archive_delay()
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

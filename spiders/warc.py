@@ -84,6 +84,21 @@ def _record(
     return [head, http, payload, b"\r\n\r\n"]
 
 
+# Where a page read from a web archive came from (issue #16): extension fields of its response record, beside
+# WARC-Target-URI, which stays the original URL. WARC-Date stays the time of our fetch from the archive.
+ARCHIVE_HEADER = "News-Archive"  # "wayback", "commoncrawl", "cc-news"
+ARCHIVE_CAPTURE_HEADER = "News-Archive-Capture-Date"  # when the archive captured the page (ISO 8601 UTC)
+ARCHIVE_URL_HEADER = "News-Archive-URL"  # the capture's URL in the archive (Wayback's raw `id_` form, …)
+
+
+def archive_fields(item: PageItem) -> bytes:
+    if not item.archive:
+        return b""
+    fields = ((ARCHIVE_HEADER, item.archive), (ARCHIVE_CAPTURE_HEADER, item.captured_at or ""),
+              (ARCHIVE_URL_HEADER, item.archive_url or ""))  # fmt: skip
+    return b"".join(b"\r\n%s: %s" % (k.encode(), v.encode("utf-8")) for k, v in fields if v)
+
+
 def page_records(item: PageItem, date: str) -> tuple[list[bytes], list[bytes]]:
     """The response record and the request record of a stored page, each as a list of byte strings.
 
@@ -99,13 +114,16 @@ def page_records(item: PageItem, date: str) -> tuple[list[bytes], list[bytes]]:
     headers = [(k, v) for k, v in item.response_headers if k.lower() not in DROP_HEADERS]
     headers.append(("Content-Length", str(len(item.body))))
     http = _http_block(f"{item.protocol} {status} {phrase}", headers)
-    response = _record(b"response", url, when, record_id, http, item.body, b"")
+    response = _record(b"response", url, when, record_id, http, item.body, archive_fields(item))
     # Scrapy's URLs are already escaped; any other is, as it went on the wire.
-    parts = urlsplit(item.url if item.url.isascii() else safe_url_string(item.url))
+    sent = item.archive_url or item.url  # the request that was made: to the archive, for an archived page
+    parts = urlsplit(sent if sent.isascii() else safe_url_string(sent))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     req_headers = [("Host", parts.netloc), *[(k, v) for k, v in item.request_headers if k.lower() != "host"]]
     request_http = _http_block(f"{item.request_method} {path} HTTP/1.1", req_headers)
-    request = _record(b"request", url, when, _record_id(), request_http, b"", b"\r\nWARC-Concurrent-To: " + record_id)
+    request = _record(
+        b"request", sent.encode("utf-8"), when, _record_id(), request_http, b"", b"\r\nWARC-Concurrent-To: " + record_id
+    )
     return response, request
 
 

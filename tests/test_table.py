@@ -53,6 +53,8 @@ EXPECTED_SCHEMA = [
     ),
     ("minhash", "binary"),
     ("near_duplicate_of", "string"),
+    ("provenance", "string"),
+    ("capture", "struct<archive: string, archive_url: string, captured_at: timestamp[us, tz=UTC]>"),
 ]
 
 

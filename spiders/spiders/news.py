@@ -35,18 +35,24 @@ from twisted.python.failure import Failure
 from ingest.rights import SITES_FILE
 from newsconfig.sources import Source, get_source
 from spiders import pages
+from spiders.cdx import Candidate, normalise_original, read_candidates
 from spiders.dates import day_start, iso
 from spiders.dedup import DigestSet, EarlierCaptures, digest
 from spiders.discovery import Document, Entry, absolute, gunzip_bounded, parse_document
 from spiders.items import PageItem
 from spiders.middlewares import PREFIX
 from spiders.reasons import exception_reason
+from spiders.records import archived_response
 from spiders.revisits import VALIDATORS_FILE, Revisits
 from spiders.robots import RobotsTxt
 from spiders.scheduler import ARTICLE
 from spiders.urls import host_of, in_domains, is_blocked_address, strip_tracking
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+RANGE = "news_archive_range"  # request meta: the answer is one WARC record of an archive's file (spiders.records)
+ARCHIVE = "news_archive"  # request meta of a capture read from a web archive: (archive, captured_at, archive_url)
+DISCOVER = ("live", "archives", "both")  # NEWS_DISCOVER: where the crawl finds its articles
+_WAYBACK_PATH = re.compile(r"/(\d{14})(?:[a-z]{2}_)?/(https?://.+)$")
 
 
 class NewsSpider(Spider):
@@ -126,11 +132,39 @@ class NewsSpider(Spider):
         self._earlier = EarlierCaptures.for_crawler(crawler)
         self._robots = RobotsTxt.for_crawler(crawler)
         self._revisits = Revisits.for_crawler(crawler)  # the previous day's ETag / Last-Modified, and this one's
+        self._configure_archives(s)
+
+    def _configure_archives(self, s: Any) -> None:
+        """Read the archive candidates (NEWS_ARCHIVE_CANDIDATES, from spiders.cdx) and give each archive host its
+        own politeness: NEWS_ARCHIVE_CONCURRENCY requests at once, NEWS_ARCHIVE_DELAY_SECONDS apart (a download
+        slot that AutoThrottle leaves alone), whatever the source's own politeness or NEWS_POLITE say."""
+        self.discover = s.get("NEWS_DISCOVER") or "live"
+        if self.discover not in DISCOVER:
+            raise ValueError(f"NEWS_DISCOVER must be one of {', '.join(DISCOVER)}, not {self.discover!r}")
+        path = s.get("NEWS_ARCHIVE_CANDIDATES")
+        self._candidates: list[Candidate] = read_candidates(path) if path and self.discover != "live" else []
+        self._archived = DigestSet()  # the candidates' URLs: never asked of the live site
+        hosts = sorted({host_of(c.archive_url) for c in self._candidates})
+        if not hosts:
+            return
+        slot = {"concurrency": s.getint("NEWS_ARCHIVE_CONCURRENCY", 1), "delay": s.getfloat("NEWS_ARCHIVE_DELAY", 1.0)}
+        s.set("DOWNLOAD_SLOTS", {**s.getdict("DOWNLOAD_SLOTS"), **dict.fromkeys(hosts, slot)}, priority="spider")
+        trusted = sorted({*s.getlist("NEWS_CONFIGURED_HOSTS"), *hosts})  # operator-configured endpoints
+        s.set("NEWS_CONFIGURED_HOSTS", trusted, priority="spider")
+        self.allowed_domains = sorted({*self.allowed_domains, *hosts})
 
     # -- discovery documents -------------------------------------------------------------------------
 
-    async def start(self) -> AsyncIterator[Request]:
+    async def start(self) -> AsyncIterator[Request | PageItem]:
         self.crawler.stats.set_value("news/earlier_captures", len(self._earlier))
+        if self._candidates:
+            self.crawler.stats.set_value("news/archive/candidates", len(self._candidates))
+        for candidate in self._candidates:  # first: a live entry of the same URL is then never fetched
+            self._archived.add(digest(strip_tracking(candidate.url)))
+            for result in self._consider(Entry(candidate.url), candidate.archive, archive=candidate):
+                yield result
+        if self.discover == "archives":
+            return
         for url in self.source.feeds:
             if request := self._document_request(url, "feed", 0):
                 yield request
@@ -259,11 +293,17 @@ class NewsSpider(Spider):
 
     # -- articles ------------------------------------------------------------------------------------
 
-    def _consider(self, entry: Entry, discovered_by: str, fetch: bool = True) -> Iterator[Request | PageItem]:
+    def _consider(
+        self, entry: Entry, discovered_by: str, fetch: bool = True, archive: Candidate | None = None
+    ) -> Iterator[Request | PageItem]:
         """Fetch an entry, or yield its reject: seen before, off-site, denied, or dated outside the window;
-        `fetch` False (past its document's entry limit): `entry_limit` where it would have been fetched."""
+        `fetch` False (past its document's entry limit): `entry_limit` where it would have been fetched.
+        `archive`: the entry is a capture in a web archive, fetched from there."""
         stats = self.crawler.stats
         key = strip_tracking(entry.url)
+        if archive is None and self._candidates and digest(key) in self._archived:
+            stats.inc_value("news/archive/live_skipped")  # the archive provides it: the live site is not asked
+            return
         if (seen := digest(key)) in self._seen_urls:
             stats.inc_value("news/duplicates")
             return
@@ -290,7 +330,20 @@ class NewsSpider(Spider):
             return
         # A tuple, not the item (built on the answer): the scheduler keeps it as it is while the request waits.
         article = (entry.url, discovered_by, entry.date_hint, entry.date_hint_is_published)
-        yield Request(entry.url, callback=self.parse_article, errback=self.article_error, meta={ARTICLE: article})
+        if archive is None:
+            yield Request(entry.url, callback=self.parse_article, errback=self.article_error, meta={ARTICLE: article})
+            return
+        meta = {ARTICLE: article, ARCHIVE: (archive.archive, archive.captured_at, archive.archive_url),
+                "autothrottle_dont_adjust_delay": True}  # fmt: skip
+        headers, ranged = None, archive.offset is not None and bool(archive.length)
+        if ranged:  # one record of a WARC file (Common Crawl); the URL is the file's, shared by many records,
+            # so the request filter (fingerprints without headers) must not take them for one: the URL was checked
+            headers = {"Range": f"bytes={archive.offset}-{archive.offset + archive.length - 1}"}
+            meta[RANGE] = True
+        yield Request(
+            archive.archive_url, callback=self.parse_article, errback=self.article_error, meta=meta, headers=headers,
+            dont_filter=ranged,
+        )  # fmt: skip
 
     def _allowed_host(self, url: str) -> bool:
         host = host_of(url)
@@ -321,8 +374,19 @@ class NewsSpider(Spider):
         (Scrapy awaits it) that reads it in a worker thread."""
         self.crawler.stats.inc_value("news/fetched")
         item = _article_item(response.meta[ARTICLE])
-        item.url, item.status = response.url, response.status
+        item.status = response.status
         item.fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if ARCHIVE in response.meta:
+            reason = self._from_archive(item, response)
+            if not reason and response.meta.get(RANGE):
+                captured, reason = archived_response(response, item.url)
+                response = captured or response
+            if reason:
+                item.content_hash = hashlib.sha256(response.body).hexdigest()
+                item.canonical_url = strip_tracking(item.url)
+                return [item.reject(reason)]
+        else:
+            item.url = response.url
         body = response.body
         content_type = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
         reason = None
@@ -332,19 +396,40 @@ class NewsSpider(Spider):
             reason = "not_html"
         if reason:
             item.content_hash = hashlib.sha256(body).hexdigest()
-            item.canonical_url = strip_tracking(response.url)
+            item.canonical_url = strip_tracking(item.url)
             return [item.reject(reason)]
         if len(body) < self._thread_from:
-            return [self._described(item, response, *_read(response))]
+            return [self._described(item, response, *_read(response, item.url))]
         return self._read_in_thread(item, response)
+
+    def _from_archive(self, item: PageItem, response: Response) -> str | None:
+        """Record where an archived page came from; a reason if the capture is not of the page asked for.
+
+        The archive answers a capture time it does not hold with a redirect to the nearest capture of the same
+        URL (kept, with that capture's time), and a capture that was a redirect with the capture of its
+        target: another page, `archive_redirect`."""
+        stats = self.crawler.stats
+        item.archive, item.captured_at, item.archive_url = response.meta[ARCHIVE]
+        stats.inc_value("news/archive/fetched")
+        if response.url == item.archive_url:
+            return None
+        item.archive_url = response.url
+        moved = _WAYBACK_PATH.search(response.url)
+        if not moved or strip_tracking(normalise_original(moved.group(2))) != strip_tracking(item.url):
+            stats.inc_value("news/archive/redirects")
+            return "archive_redirect"
+        stamp = moved.group(1)
+        item.captured_at = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[8:10]}:{stamp[10:12]}:{stamp[12:14]}Z"
+        stats.inc_value("news/archive/other_capture_time")
+        return None
 
     async def _read_in_thread(self, item: PageItem, response: Response) -> list[PageItem]:
         try:
-            read = await asyncio.wait_for(asyncio.to_thread(_read, response), self._page_budget)
+            read = await asyncio.wait_for(asyncio.to_thread(_read, response, item.url), self._page_budget)
         except TimeoutError:  # the thread ends on its own (its work is linear in a bounded page)
             self.logger.warning("reading %s took over %s s: stored without its metadata", response.url,
                                 self._page_budget)  # fmt: skip
-            read = (hashlib.sha256(response.body).hexdigest(), None, strip_tracking(response.url), "over_budget")
+            read = (hashlib.sha256(response.body).hexdigest(), None, strip_tracking(item.url), "over_budget")
         return [self._described(item, response, *read)]
 
     def _described(
@@ -363,17 +448,28 @@ class NewsSpider(Spider):
     def article_error(self, failure: Failure) -> list[PageItem]:
         item = _article_item(failure.request.meta[ARTICLE])
         item.canonical_url = strip_tracking(item.url)  # the entry's, as discovery had it
+        archived = failure.request.meta.get(ARCHIVE)
+        if archived:
+            item.archive, item.captured_at, item.archive_url = archived
         if isinstance(failure.value, HttpError):
             item.status = failure.value.response.status
-            item.url = failure.value.response.url
+            if archived:
+                item.archive_url = failure.value.response.url
+            else:
+                item.url = failure.value.response.url
         item.fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return [item.reject(failure_reason(failure))]
+        reason = failure_reason(failure)
+        if archived:  # the archive's answer, not the site's: an error capture, a missing one, a refusal
+            self.crawler.stats.inc_value("news/archive/errors")
+            reason = f"archive_{reason}"
+        return [item.reject(reason)]
 
 
-def _read(response: Response) -> tuple[str, datetime | None, str, str]:
-    """(content hash, published date, canonical URL, how they were read) of an article page."""
+def _read(response: Response, url: str) -> tuple[str, datetime | None, str, str]:
+    """(content hash, published date, canonical URL, how they were read) of an article page at `url` (its
+    original URL: an archived page's relative links are the site's)."""
     body = response.body
-    return hashlib.sha256(body).hexdigest(), *pages.read(body, response.url, lambda: response.selector)
+    return hashlib.sha256(body).hexdigest(), *pages.read(body, url, lambda: response.selector)
 
 
 def _article_item(article: tuple[str, str, datetime | None, bool]) -> PageItem:
@@ -401,4 +497,3 @@ def _headers(headers: Any) -> list[tuple[str, str]]:
 def failure_reason(failure: Failure) -> str:
     """A short, stable reason for a failed download."""
     return exception_reason(failure.value)
-
