@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 MAX_EMPTY_SHARE = 0.2  # above this share of pages without article text, the cleaner or the site is broken
 EXPECTED_REJECTIONS = frozenset({"appeal_only"})
 MAX_LISTED_REJECTS = 200  # rejected documents listed by URL in the clean stats (all are counted by reason)
+# fields whose presence is counted per partition (the report's `coverage`): a drop says an extractor broke
+COVERAGE_FIELDS = ("title", "published_at", "authors", "language")
 
 
 class QualityGateError(Exception):
@@ -199,7 +201,8 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
 
     metas = [(r.warc_file, r.offset, r.url, r.fetched_at) for r in records()]
     docs = ((r.body, r.url, r.content_type) for r in records())
-    stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
+    stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter(),
+             "coverage": Counter()}  # fmt: skip
     stats["rejected_documents"] = []
     budget = config.clean_doc_seconds()
 
@@ -217,11 +220,14 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
                 continue
             stats["articles"] += 1
             stats["removed_by_rule"].update(r.rule for r in article.removed)
-            yield {**_row(source, url, entry, fetched_at, key, offset, article), "dt": day}
+            row = _row(source, url, entry, fetched_at, key, offset, article)
+            stats["coverage"].update(f for f in COVERAGE_FIELDS if row[f])
+            yield {**row, "dt": day}
 
     write_rows(rows(), out)
     stats["cleaner_version"] = _cleaner_version()
-    return {**stats, "rejected": dict(stats["rejected"]), "removed_by_rule": dict(stats["removed_by_rule"])}
+    return {**stats, "rejected": dict(stats["rejected"]), "removed_by_rule": dict(stats["removed_by_rule"]),
+            "coverage": {f: stats["coverage"][f] for f in COVERAGE_FIELDS}}  # fmt: skip
 
 
 def _log_reject(url: str, article) -> None:
