@@ -21,6 +21,7 @@ to `NEWS_ALERT_WEBHOOK` (plain JSON, or a Slack incoming webhook's format). The 
 
 from __future__ import annotations
 
+import email.policy
 import json
 import logging
 import smtplib
@@ -242,20 +243,22 @@ def anomaly_notice(report: dict) -> Notice | None:
     if not found:
         return None
     sources = sorted({a["source"] for a in found})
+    named = ", ".join(sources[:5]) + (f" and {len(sources) - 5} more" if len(sources) > 5 else "")
     lines = [
         f"news_daily dt={report['dt']} run {report['run_id']}: {len(found)} anomalies at {', '.join(sources)}",
         "",
     ] + [f"- {a['message']}" for a in found]
     lines += ["", *_where(report)]
     return Notice(
-        subject=f"[news-ingest] dt={report['dt']}: {len(found)} anomalies ({', '.join(sources)})",
+        subject=f"[news-ingest] dt={report['dt']}: {len(found)} anomalies ({named})",
         text="\n".join(lines),
         data={"event": "anomalies", "dt": report["dt"], "run_id": report["run_id"], "anomalies": found},
     )
 
 
 def _where(report: dict) -> list[str]:
-    keys = report.get("report_keys") or [report_key(date.fromisoformat(report["dt"]))]
+    key = report_key(date.fromisoformat(report["dt"]))  # report.json; report.html beside it
+    keys = [key, key.removesuffix(".json") + ".html"]
     return ["report: " + ", ".join(f"s3://{config.bucket()}/{k}" for k in keys)]
 
 
@@ -332,7 +335,9 @@ def _run_report(day: date, run_id: str) -> dict | None:
 
 
 def send_email(notice: Notice, recipients: list[str], sender: str, server: dict) -> None:
-    message = EmailMessage()
+    # CRLF line ends; headers folded only past RFC 5322's hard limit (the default folding at 78 may cut a subject
+    # right after "Subject:", which clients then show with a leading space)
+    message = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     message["Subject"], message["From"], message["To"] = notice.subject, sender, ", ".join(recipients)
     message.set_content(notice.text)
     with smtplib.SMTP(server["host"], server["port"], timeout=SEND_TIMEOUT) as smtp:
@@ -355,7 +360,17 @@ def post_webhook(notice: Notice, url: str, kind: str) -> None:
         response.read()
 
 
-class EmailNotifier(BaseNotifier):
+class _Notifier(BaseNotifier):
+    """A notifier whose notice is built in code: no template fields to render."""
+
+    def render_template_fields(self, context, jinja_env=None) -> None:
+        # Nothing to render, and rendering would need the context's DAG to make a Jinja environment, which the
+        # serialized DAG that `dag.test()` passes to DAG callbacks cannot do.
+        if self.template_fields:
+            super().render_template_fields(context, jinja_env)
+
+
+class EmailNotifier(_Notifier):
     """Sends a notice by e-mail through an SMTP server."""
 
     def __init__(self, notice: Notice, recipients: list[str], sender: str, server: dict) -> None:
@@ -369,7 +384,7 @@ class EmailNotifier(BaseNotifier):
         return f"e-mail to {', '.join(self.recipients)} via {self.server['host']}:{self.server['port']}"
 
 
-class WebhookNotifier(BaseNotifier):
+class WebhookNotifier(_Notifier):
     """POSTs a notice as JSON to a URL (`kind` "json": the notice's fields; "slack": a Slack incoming webhook's)."""
 
     def __init__(self, notice: Notice, url: str, kind: str = "json") -> None:
@@ -418,7 +433,7 @@ def send_anomalies(report: dict, context) -> list[str]:
     return deliver(notice, context) if notice else []
 
 
-class RunFailureNotifier(BaseNotifier):
+class RunFailureNotifier(_Notifier):
     """The DAG's on_failure_callback: a notice of the failed run to every configured destination.
 
     Reads the destinations when the run fails, not when the DAG file is parsed.
