@@ -4,7 +4,9 @@ report, and notices through Airflow notifiers to a loopback SMTP server and a lo
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -197,3 +199,42 @@ def test_a_bad_alert_setting_refuses_the_run_before_any_crawl(bucket, monkeypatc
     monkeypatch.setenv(name, value)
     with pytest.raises(RunRefused, match=f"configuration: {error}"):
         check_run(DAY, None, True)
+
+
+def test_the_readme_test_notice_reaches_every_destination_and_writes_nothing_home(tmp_path):
+    """The README's `alerts-test-notice` block, run as written in a shell with only the alert settings."""
+    from tests.readme import block
+
+    root = Path(__file__).resolve().parents[1]
+    home = tmp_path / "home"
+    home.mkdir()
+    shell = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+
+    def run(**settings: str) -> subprocess.CompletedProcess:
+        command = ["bash", "-euo", "pipefail", "-c", block("alerts-test-notice").text]
+        return subprocess.run(command, cwd=root, env={**shell, **settings}, capture_output=True, text=True,
+                              timeout=180)  # fmt: skip
+
+    with SmtpSink() as smtp, WebhookSink() as hook:
+        done = run(NEWS_ALERT_EMAIL="news-desk@example.org", NEWS_SMTP_HOST="127.0.0.1",
+                   NEWS_SMTP_PORT=str(smtp.port), NEWS_ALERT_WEBHOOK=hook.url)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == [
+            f"sent: e-mail to news-desk@example.org via 127.0.0.1:{smtp.port}",
+            f"sent: webhook {hook.url} (json)",
+        ]
+        [(_, rcpt, message)] = smtp.wait_for(1)
+        assert rcpt == ["news-desk@example.org"] and message["Subject"] == "[news-ingest] test notice"
+        assert [p["json"]["event"] for p in hook.posts] == ["test"]
+
+        hook.status = 503
+        failed = run(NEWS_ALERT_WEBHOOK=hook.url)
+        assert failed.returncode == 1 and "HTTPError: HTTP Error 503" in failed.stderr
+    nothing = run()
+    assert nothing.returncode == 1 and "no alert destination configured" in nothing.stderr
+    bad = run(NEWS_ALERT_EMAIL="desk")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "python -m ingest.notify: NEWS_ALERT_EMAIL must be comma-separated e-mail addresses, not ['desk']"
+    ]
+    assert list(home.iterdir()) == [], "written to HOME"
