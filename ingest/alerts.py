@@ -27,6 +27,7 @@ import logging
 import smtplib
 import ssl
 import statistics
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -395,7 +396,9 @@ class WebhookNotifier(_Notifier):
         post_webhook(self.notice, self.url, self.kind)
 
     def __str__(self) -> str:
-        return f"webhook {self.url.split('?')[0]} ({self.kind})"  # never the query: it may hold a token
+        # only where it goes: a webhook's path or query often is its secret (a Slack webhook's is)
+        parts = urllib.parse.urlsplit(self.url)
+        return f"webhook {parts.scheme}://{parts.netloc}/… ({self.kind})"
 
 
 def notifiers(notice: Notice) -> list[BaseNotifier]:

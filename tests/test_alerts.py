@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -106,6 +106,7 @@ def test_a_day_unlike_its_last_7_days_is_listed_in_the_report_and_mailed(bucket,
     for a in today["alerts"]["anomalies"]:
         assert a["message"] in page
     assert "history too short: published on 2 of the 7 earlier days" in page
+    assert "<h3>Field coverage</h3>" in page  # per source, from the clean stage's counts
     assert "bylines: authors in 15% of articles, 90% on its last 7 published days" in reporting.to_text(today)
 
     # sent: one e-mail to both recipients, one JSON POST
@@ -162,9 +163,7 @@ def test_a_destination_that_fails_is_named_and_the_others_still_get_the_notice(b
     _write_history()
     today = _today()
     today["alerts"] = alerts.for_report(today)
-    with pytest.raises(
-        alerts.AlertDeliveryError, match=r"webhook http://127\.0\.0\.1:\d+/hooks/news \(json\): HTTPError"
-    ):
+    with pytest.raises(alerts.AlertDeliveryError, match=r"webhook http://127\.0\.0\.1:\d+/… \(json\): HTTPError"):
         alerts.send_anomalies(today, {})
     assert len(smtp.wait_for(1)) == 1 and len(hook.posts) == 1
 
@@ -221,7 +220,7 @@ def test_the_readme_test_notice_reaches_every_destination_and_writes_nothing_hom
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines() == [
             f"sent: e-mail to news-desk@example.org via 127.0.0.1:{smtp.port}",
-            f"sent: webhook {hook.url} (json)",
+            f"sent: webhook {hook.url.removesuffix('/hooks/news')}/… (json)",  # never the path: it may be a secret
         ]
         [(_, rcpt, message)] = smtp.wait_for(1)
         assert rcpt == ["news-desk@example.org"] and message["Subject"] == "[news-ingest] test notice"
@@ -238,3 +237,26 @@ def test_the_readme_test_notice_reaches_every_destination_and_writes_nothing_hom
         "python -m ingest.notify: NEWS_ALERT_EMAIL must be comma-separated e-mail addresses, not ['desk']"
     ]
     assert list(home.iterdir()) == [], "written to HOME"
+
+
+def test_a_failure_notice_uses_only_its_own_run_s_report(bucket):
+    """The context is what Airflow hands a DAG callback: the DAG, the run id, the reason, the run."""
+    from types import SimpleNamespace
+
+    report = _today()
+    reporting.write(report)  # written by run "manual__today"
+    run = SimpleNamespace(logical_date=datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC), run_after=datetime.now(UTC))
+    context = {"dag": SimpleNamespace(dag_id="news_daily"), "reason": "task_failure", "dag_run": run}
+
+    own = alerts.failure_notice({**context, "run_id": "manual__today"})
+    assert own.subject == f"[news-ingest] news_daily failed: run manual__today, dt={DAY}"
+    assert "- broken: validate failed: QualityGateError: no article" in own.text
+    assert own.data["failed_sources"] == {"broken": {"stage": "validate", "error": "QualityGateError: no article"}}
+
+    other = alerts.failure_notice({**context, "run_id": "manual__later"})  # the report is an earlier run's
+    assert "broken" not in other.text and other.data["failed_sources"] == {}
+    assert f"no report of this run for dt={DAY}" in other.text
+
+    today = SimpleNamespace(logical_date=datetime.now(UTC), run_after=datetime.now(UTC))  # refused: not over
+    refused = alerts.failure_notice({**context, "run_id": "r", "dag_run": today})
+    assert refused.subject == "[news-ingest] news_daily failed: run r" and refused.data["dt"] is None
