@@ -19,6 +19,7 @@ from typing import NoReturn
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowFailException
 
+from ingest.alerts import RunFailureNotifier
 from newsconfig import env
 
 log = logging.getLogger(__name__)
@@ -171,9 +172,11 @@ def report() -> dict:
     A run refused by `list_sources` has nothing to report: this task fails with the reason, and so does the run
     (it is the run's last task: were it skipped, Airflow would mark the refused run successful).
     """
+    from ingest import alerts
     from ingest import report as reporting
 
-    ti = get_current_context()["ti"]
+    context = get_current_context()
+    ti = context["ti"]
     sources = ti.xcom_pull(task_ids="list_sources")
     if sources is None:
         refused = ti.xcom_pull(task_ids="list_sources", key="refused")
@@ -186,10 +189,12 @@ def report() -> dict:
         per[name] = {**stages, "error": error}
     summary = reporting.summarise(_day(), ti.run_id, per)
     summary["near_duplicate_links"] = ti.xcom_pull(task_ids="link_near_duplicates")  # across the day's sources
+    summary["alerts"] = alerts.for_report(summary)  # anomalies against the earlier days' reports
     summary["report_keys"] = reporting.write(summary)
     log.info("%s", reporting.to_text(summary))
     for line in reporting.locations(summary):
         log.info("%s", line)
+    alerts.send_anomalies(summary, context)  # undelivered: the task fails (and retries), the report is written
     if summary["failed"]:
         raise AirflowFailException(f"sources failed: {summary['failed']} (see {summary['report_keys'][1]})")
     return summary
@@ -229,6 +234,8 @@ def report() -> dict:
         ),
     },
     tags=["news"],
+    # a failed run is a notice by e-mail and/or webhook (NEWS_ALERT_EMAIL, NEWS_ALERT_WEBHOOK: ingest/alerts.py)
+    on_failure_callback=RunFailureNotifier(),
     doc_md=__doc__,
 )
 def news_daily():

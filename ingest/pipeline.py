@@ -27,6 +27,8 @@ MAX_EMPTY_SHARE = 0.2  # above this share of pages without article text, the cle
 # pages rightly refused for what they are (all appeal) or by the source's policy (rights: skip_reserved)
 EXPECTED_REJECTIONS = frozenset({"appeal_only", "rights_reserved"})
 MAX_LISTED_REJECTS = 200  # rejected documents listed by URL in the clean stats (all are counted by reason)
+# fields whose presence is counted per partition (the report's `coverage`): a drop says an extractor broke
+COVERAGE_FIELDS = ("title", "published_at", "authors", "language")
 
 
 class QualityGateError(Exception):
@@ -234,7 +236,8 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
     sites = load_sites(sites_path)  # what each site's robots.txt and tdmrep.json said in the crawl
     metas = [(r.warc_file, r.offset, r.url, r.fetched_at, r.rights_headers, _provenance(r)) for r in records()]
     docs = ((r.body, r.url, r.content_type) for r in records())
-    stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter()}
+    stats = {"documents": len(metas), "articles": 0, "rejected": Counter(), "removed_by_rule": Counter(),
+             "coverage": Counter()}  # fmt: skip
     stats["rejected_documents"] = []
     stats["language_disagreements"] = Counter()  # "declared->detected": articles
     stats["flags"] = Counter()  # articles by flag: not_free, truncated, ...
@@ -267,6 +270,7 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
             if disagree(row["language"], row["language_detected"]):
                 stats["language_disagreements"][f"{row['language']}->{row['language_detected']}"] += 1
             stats["flags"].update(_flags(row))
+            stats["coverage"].update(f for f in COVERAGE_FIELDS if row[f])
             yield row
 
     write_rows(rows(), out)
@@ -275,7 +279,8 @@ def _clean_to_parquet(source: str, day: date, local: dict[str, Path], out: Path,
         stats["flags"]["near_duplicate"] += linked
     stats["cleaner_version"] = _cleaner_version()
     counters = ("rejected", "removed_by_rule", "language_disagreements", "flags")
-    return {**stats, **{name: dict(stats[name]) for name in counters}}
+    return {**stats, **{name: dict(stats[name]) for name in counters},
+            "coverage": {f: stats["coverage"][f] for f in COVERAGE_FIELDS}}  # fmt: skip
 
 
 # flag -> whether a published row has it (counted per source in the clean stats and the report)

@@ -66,6 +66,7 @@ def summarise(day: date, run_id: str, per_source: dict[str, dict]) -> dict:
             "language_disagreements": clean.get("language_disagreements", {}),
             # published articles by flag: not_free, truncated, rights_reserved, near_duplicate (ingest.pipeline.FLAGS)
             "flags": clean.get("flags", {}),
+            "coverage": clean.get("coverage"),  # articles with a title, a date, authors, a language (None: not cleaned)
             "keys": (stages.get("publish") or {}).get("keys", []),  # the data files of the committed version
             "table_version": (stages.get("publish") or {}).get("version"),
             "failed_fetches": fetches,
@@ -215,9 +216,40 @@ def _source_section(name: str, s: dict) -> str:
     parts.append(_counts_table("Published articles, by flag", s.get("flags", {}), "flag"))
     parts.append(_counts_table("Declared language is not the detected one", s.get("language_disagreements", {}),
                                "declared->detected"))  # fmt: skip
+    if s.get("coverage") and s.get("articles"):
+        rows = "".join(f"<tr><td>{html.escape(f)}</td><td class=n>{_n(n)}</td><td class=n>{n / s['articles']:.0%}</td>"
+                       "</tr>" for f, n in s["coverage"].items())  # fmt: skip
+        parts.append("<h3>Field coverage</h3><table><tr><th>field</th><th class=n>articles with it</th>"
+                     f"<th class=n>share</th></tr>{rows}</table>")  # fmt: skip
     if s.get("keys"):
         keys = "".join(f"<li><code>{html.escape(k)}</code></li>" for k in s["keys"])
         parts.append(f"<h3>Published</h3><ul>{keys}</ul>")
+    return "".join(parts)
+
+
+def _alerts_section(alerts: dict | None) -> str:
+    """The anomalies against the earlier days, and the sources not compared with why (history too short …)."""
+    if alerts is None:
+        return ""
+    found = alerts.get("anomalies", [])
+    parts = [f"<h2 id='anomalies'>Anomalies against the last {_n(alerts.get('thresholds', {}).get('history_days'))} "
+             f"days ({len(alerts.get('history_days', []))} reports found)</h2>"]  # fmt: skip
+    if found:
+        rows = "".join(
+            f"<tr><td>{html.escape(a['source'])}</td><td><code>{html.escape(a['check'])}</code></td>"
+            f"<td><code>{html.escape(a['field'])}</code></td><td>{html.escape(a['message'])}</td></tr>"
+            for a in found
+        )
+        parts.append(f"<table><tr><th>source</th><th>check</th><th>of</th><th>what</th></tr>{rows}</table>")
+    else:
+        parts.append("<p class=none>none</p>")
+    skipped = alerts.get("not_checked", {})
+    if skipped:
+        rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{html.escape(why)}</td></tr>" for n, why in skipped.items())
+        parts.append(f"<h3>Not compared</h3><table><tr><th>source</th><th>why</th></tr>{rows}</table>")
+    if alerts.get("unreadable_reports"):
+        parts.append("<p>unreadable earlier reports, left out: "
+                     f"{html.escape(', '.join(alerts['unreadable_reports']))}</p>")  # fmt: skip
     return "".join(parts)
 
 
@@ -245,6 +277,7 @@ def to_html(report: dict) -> str:
         "<th class=n>rejected</th><th>failed fetches</th><th class=n>discovery errors</th><th>crawl end</th>"
         "<th class=n>removed spans</th></tr>"
         f"{rows}</table>"
+        + _alerts_section(report.get("alerts"))
         + _counts_table("Rejected pages, all sources", report.get("rejected_by_reason", {}), "reason")
         + _counts_table("Removed spans, all sources", report.get("removed_by_rule", {}), "rule")
         + _counts_table("Published articles by flag, all sources", report.get("flags", {}), "flag")
@@ -292,6 +325,9 @@ def to_text(report: dict) -> str:
         if s.get("error")
     ]
     lines += [f"{n}: {archive_line(s['archive'])}" for n, s in report["sources"].items() if s.get("archive")]
+    alerts = report.get("alerts") or {}
+    lines += [f"anomaly: {a['message']}" for a in alerts.get("anomalies", [])]
+    lines += [f"{n}: not compared with earlier days: {why}" for n, why in alerts.get("not_checked", {}).items()]
     return "\n".join(lines)
 
 

@@ -59,7 +59,16 @@ def check_run(day: date, selected: list[str] | None, recrawl: bool, discover: st
     from newsconfig.sources import SourceConfigError
 
     try:
-        for read in (config.dedup_days, config.crawl_timeout, config.scrapy_settings, config.crawl_pool):
+        for read in (
+            config.dedup_days,
+            config.crawl_timeout,
+            config.scrapy_settings,
+            config.crawl_pool,
+            config.alert_thresholds,
+            config.alert_emails,
+            config.smtp_server,
+            config.alert_webhook,
+        ):
             read()
         bucket = config.bucket()
     except (ValueError, RuntimeError) as err:

@@ -226,3 +226,78 @@ def commoncrawl_index_url() -> str:
 def commoncrawl_data_url() -> str:
     """Where Common Crawl's files are read over HTTP (its public bucket): `NEWS_COMMONCRAWL_DATA_URL`."""
     return _url("NEWS_COMMONCRAWL_DATA_URL", "https://data.commoncrawl.org")
+
+
+# Alerts (ingest/alerts.py): where notices go, and when a day's numbers are an anomaly.
+
+
+def alert_emails() -> list[str]:
+    """Recipients of failure and anomaly notices: `NEWS_ALERT_EMAIL`, comma-separated (empty: no e-mail)."""
+    found = [a.strip() for a in _text("NEWS_ALERT_EMAIL").split(",") if a.strip()]
+    bad = [a for a in found if "@" not in a or " " in a]
+    if bad:
+        raise ValueError(f"NEWS_ALERT_EMAIL must be comma-separated e-mail addresses, not {bad}")
+    return found
+
+
+def alert_sender() -> str:
+    """The From of alert e-mails: `NEWS_ALERT_FROM`, default news-ingest@localhost."""
+    return _text("NEWS_ALERT_FROM") or "news-ingest@localhost"
+
+
+def smtp_server() -> dict[str, Any]:
+    """The SMTP server alert e-mails go through: `NEWS_SMTP_HOST` (localhost), `NEWS_SMTP_PORT` (25), and, for a
+    server that wants a login, `NEWS_SMTP_USER` and `NEWS_SMTP_PASSWORD` (then STARTTLS is required first, so a
+    password never crosses the network in clear)."""
+    port = _whole("NEWS_SMTP_PORT", 25, "a TCP port")
+    if not 0 < port < 65536:
+        raise ValueError(f"NEWS_SMTP_PORT must be a TCP port (1-65535), not {port}")
+    user, password = _text("NEWS_SMTP_USER"), os.environ.get("NEWS_SMTP_PASSWORD", "")
+    if bool(user) != bool(password):
+        raise ValueError("NEWS_SMTP_USER and NEWS_SMTP_PASSWORD are set together or not at all")
+    return {"host": _text("NEWS_SMTP_HOST") or "localhost", "port": port, "user": user, "password": password}
+
+
+WEBHOOK_FORMATS = ("json", "slack")
+
+
+def alert_webhook() -> tuple[str, str] | None:
+    """`NEWS_ALERT_WEBHOOK`: a URL the notices are POSTed to as JSON (None: no webhook), with its
+    `NEWS_ALERT_WEBHOOK_FORMAT`: `json` (default; the notice's fields and its text) or `slack` (a Slack incoming
+    webhook's `{"text": …}`)."""
+    url = _text("NEWS_ALERT_WEBHOOK")
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"NEWS_ALERT_WEBHOOK must be an http(s) URL, not {url!r}")
+    kind = _text("NEWS_ALERT_WEBHOOK_FORMAT") or "json"
+    if kind not in WEBHOOK_FORMATS:
+        raise ValueError(f"NEWS_ALERT_WEBHOOK_FORMAT must be one of {WEBHOOK_FORMATS}, not {kind!r}")
+    return url, kind
+
+
+def _number(name: str, default: float, meaning: str) -> float:
+    text = _text(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0 ({meaning}), not {text!r}")
+    return value
+
+
+def alert_thresholds() -> dict[str, float]:
+    """When a source's day is an anomaly against its earlier days (README, "Alerts", lists the defaults)."""
+    return {
+        "history_days": _whole("NEWS_ALERT_HISTORY_DAYS", 7, "earlier days compared with"),
+        "min_history_days": _whole("NEWS_ALERT_MIN_HISTORY_DAYS", 3, "earlier days needed before any alert"),
+        "volume_low": _number("NEWS_ALERT_VOLUME_LOW", 0.5, "share of the median day's articles"),
+        "volume_high": _number("NEWS_ALERT_VOLUME_HIGH", 3.0, "multiple of the median day's articles"),
+        "min_articles": _whole("NEWS_ALERT_MIN_ARTICLES", 5, "articles a day needs to be compared"),
+        "coverage_drop": _number("NEWS_ALERT_COVERAGE_DROP", 0.2, "fall of a field's share of articles"),
+        "removal_ratio": _number("NEWS_ALERT_REMOVAL_RATIO", 2.0, "multiple of the removals per article"),
+        "removal_rise": _number("NEWS_ALERT_REMOVAL_RISE", 0.5, "more removals per article"),
+    }
