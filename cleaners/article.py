@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CLEANER_VERSION = "0.1.1"
+CLEANER_VERSION = "0.2.0"
 LAYERS = ("structure", "text", "repeat")
 # Why a document gave no article (`Article.reason`; the clean stage counts rejections by it)
 REASONS = {
