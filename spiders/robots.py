@@ -133,7 +133,10 @@ class RobotsTxt:
         else:
             rules = self._answered(response)
         stats.inc_value(f"news/robots/{rules.status}")
-        if self.tdmrep and rules.status in ("fetched", "truncated", "missing"):
+        # a web archive's host (NEWS_ARCHIVE_HOSTS, set by the spider) is not the publisher: its tdmrep.json says
+        # nothing of the pages it holds, so it is not asked
+        archive = (urlsplit(origin).hostname or "") in self.crawler.settings.getlist("NEWS_ARCHIVE_HOSTS")
+        if self.tdmrep and not archive and rules.status in ("fetched", "truncated", "missing"):
             if rules.crawl_delay:  # the site's Crawl-delay holds for tdmrep.json too: its slot waits
                 slot = self.crawler.engine.downloader.slots.get(urlsplit(origin).hostname or "")
                 if slot is not None:

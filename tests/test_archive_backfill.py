@@ -7,18 +7,21 @@ import json
 import os
 import subprocess
 from datetime import UTC, date
+from pathlib import Path
 
 import pytest
-from archive_site import ArchiveSite, demo_captures, write_archive_sources
-from conftest import AIRFLOW_HOME, ROOT
 
 from ingest import partition, table
 from ingest import s3 as s3io
+from tests.archive_site import ArchiveSite, demo_captures, write_archive_sources
 from tests.readme import block
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 ANCHOR = date(2023, 3, 15)
 DAYS = [date(2023, 3, 13), date(2023, 3, 14)]  # the README block's days
+
+ROOT = Path(__file__).resolve().parents[1]
+AIRFLOW_HOME = Path(os.environ["AIRFLOW_HOME"])  # the suite's (tests/conftest.py sets it before any test module)
 
 
 def _checkout(tmp_path):

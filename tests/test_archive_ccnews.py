@@ -8,11 +8,11 @@ from datetime import UTC, date
 from pathlib import Path
 
 import pytest
-from archive_site import CC_BUCKET, month_of_captures, upload_cc_news, write_archive_sources
 
 from ingest import ccnews, partition, pipeline, table
 from ingest import s3 as s3io
 from ingest.rawio import read_index
+from tests.archive_site import CC_BUCKET, month_of_captures, upload_cc_news, write_archive_sources
 
 MONTH = "2023-03"
 ANCHORS = [date(2023, 3, d) for d in (4, 11, 18, 25, 31)] + [date(2023, 4, 2)]  # news of March, and a bit after

@@ -7,9 +7,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from archive_site import ArchiveSite, demo_captures, origin
 
 from spiders.cdx import CdxClient, UrlRules, capture_window, read_candidates, write_candidates
+from tests.archive_site import ArchiveSite, demo_captures, origin
 
 ANCHOR = date(2023, 3, 15)
 DAY = date(2023, 3, 14)

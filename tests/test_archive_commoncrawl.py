@@ -9,13 +9,13 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
-from archive_site import ARTICLE_PATTERNS, CommonCrawlSite, demo_captures, write_archive_sources
 from warcio.archiveiterator import ArchiveIterator
 
 from spiders.ccindex import CcIndexClient
 from spiders.cdx import UrlRules, capture_window, write_candidates
 from spiders.crawl import run_crawl
 from spiders.warc import ARCHIVE_HEADER, ARCHIVE_URL_HEADER
+from tests.archive_site import ARTICLE_PATTERNS, CommonCrawlSite, demo_captures, write_archive_sources
 
 ANCHOR, START, END = date(2023, 3, 15), date(2023, 3, 13), date(2023, 3, 15)
 RULES = UrlRules(("millbrook.example",), (re.compile(ARTICLE_PATTERNS["millbrook"]),))

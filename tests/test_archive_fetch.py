@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from archive_site import BANNER, ArchiveSite, demo_captures, origin
 from warcio.archiveiterator import ArchiveIterator
 
 from spiders.cdx import CdxClient, UrlRules, capture_window, write_candidates
 from spiders.crawl import run_crawl
 from spiders.warc import ARCHIVE_CAPTURE_HEADER, ARCHIVE_HEADER, ARCHIVE_URL_HEADER
+from tests.archive_site import BANNER, ArchiveSite, demo_captures, origin
 
 ANCHOR, START, END = date(2023, 3, 15), date(2023, 3, 13), date(2023, 3, 15)  # a two-day window
 PATTERN = r"^http://millbrook\.example/\d{4}/\d{2}/\d{2}/"

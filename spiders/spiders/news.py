@@ -149,6 +149,7 @@ class NewsSpider(Spider):
             return
         slot = {"concurrency": s.getint("NEWS_ARCHIVE_CONCURRENCY", 1), "delay": s.getfloat("NEWS_ARCHIVE_DELAY", 1.0)}
         s.set("DOWNLOAD_SLOTS", {**s.getdict("DOWNLOAD_SLOTS"), **dict.fromkeys(hosts, slot)}, priority="spider")
+        s.set("NEWS_ARCHIVE_HOSTS", hosts, priority="spider")  # spiders.robots: no tdmrep.json asked of them
         trusted = sorted({*s.getlist("NEWS_CONFIGURED_HOSTS"), *hosts})  # operator-configured endpoints
         s.set("NEWS_CONFIGURED_HOSTS", trusted, priority="spider")
         self.allowed_domains = sorted({*self.allowed_domains, *hosts})
