@@ -109,8 +109,29 @@ EXPECTED_SCHEMA = pa.schema(
         ("warc_file", pa.string()),
         ("warc_offset", pa.int64()),  # offsets into WARC parts of up to 256 MiB and more: never int32
         ("dt", pa.date32()),
+        # schema version 3: issue #15's columns, then issue #16's provenance
+        ("site_name", pa.string()),
+        ("image_url", pa.string()),
+        ("section", pa.string()),
+        ("keywords", pa.list_(pa.string())),
+        ("modified_at", UTC_US),
+        ("language_detected", pa.string()),
+        ("free_access", pa.bool_()),
+        ("truncated", pa.bool_()),
+        ("access_signals", pa.list_(pa.string())),
+        ("rights", pa.struct([
+            ("x_robots_tag", pa.string()), ("meta_robots", pa.string()), ("noai", pa.bool_()),
+            ("noimageai", pa.bool_()), ("noindex", pa.bool_()), ("noarchive", pa.bool_()),
+            ("tdm_reservation", pa.bool_()), ("tdm_policy", pa.string()), ("tdm_from", pa.string()),
+            ("ai_agents_disallowed", pa.list_(pa.string())), ("reserved", pa.bool_()),
+            ("reserved_by", pa.list_(pa.string())),
+        ])),  # fmt: skip
+        ("minhash", pa.binary()),
+        ("near_duplicate_of", pa.string()),
+        ("provenance", pa.string()),
+        ("capture", pa.struct([("archive", pa.string()), ("archive_url", pa.string()), ("captured_at", UTC_US)])),
     ],
-    metadata={"news_ingest.schema_version": "2"},
+    metadata={"news_ingest.schema_version": "3"},
 )
 
 
@@ -145,7 +166,7 @@ def test_the_delta_table_has_the_frozen_columns(bucket):
     got = table.open_table(bucket).schema().to_arrow()
     # delta-rs may hand strings back as large or view types: the logical types, in order
     assert [c[:2] for c in _columns(pa.schema(got))] == [c[:2] for c in _columns(EXPECTED_SCHEMA)]
-    assert table.open_table(bucket).metadata().configuration["news_ingest.schema_version"] == "2"
+    assert table.open_table(bucket).metadata().configuration["news_ingest.schema_version"] == "3"
     assert table.open_table(bucket).metadata().partition_columns == ["source", "dt"]
 
 
@@ -298,7 +319,7 @@ def test_the_crawl_task_asks_for_one_utc_day_and_its_partition(monkeypatch, logi
     context = {
         "logical_date": logical,
         "dag_run": SimpleNamespace(run_after=run_after, run_id="r"),
-        "params": {"recrawl": True},
+        "params": {"recrawl": True, "discover": "live"},
         "ti": SimpleNamespace(run_id="r", map_index=0, try_number=1, xcom_push=lambda **kw: None),
     }
     monkeypatch.setattr(module, "get_current_context", lambda: context)
@@ -307,7 +328,7 @@ def test_the_crawl_task_asks_for_one_utc_day_and_its_partition(monkeypatch, logi
 
     monkeypatch.setattr(pipeline, "crawl", lambda *args: calls.append(args) or {})
     module.news_daily_dag.get_task("per_source.crawl").python_callable(source="alpha")
-    assert calls == [("alpha", day, day + timedelta(days=1), True, "r-0-1")]
+    assert calls == [("alpha", day, day + timedelta(days=1), True, "r-0-1", "live")]
 
 
 @pytest.mark.parametrize("settings", [{}, {"NEWS_WINDOW_START": "2025-06-02"}, {"NEWS_WINDOW_END": "2025-06-03"}])
@@ -337,6 +358,8 @@ def test_the_summary_of_one_source_field_by_field():
         "removed_by_rule": {"appeal:x": 3},
         "failed_fetches_by_reason": {"http_503": 2, "timeout": 1},
         "discovery_errors_by_reason": {"timeout": 1},
+        "language_disagreements": {},
+        "flags": {},
         "sources": {
             "delta": {
                 "status": "published_with_failures", "failed_stage": None, "error": None, "fetched": 3,
@@ -344,7 +367,8 @@ def test_the_summary_of_one_source_field_by_field():
                 "keys": ["k1"], "table_version": 7,
                 "failed_fetches": {"total": 3, "articles": {"http_503": 2}, "documents": {"timeout": 1}},
                 "discovery_errors": {"timeout": 1}, "finish_reason": "finished", "unfinished": 0,
-                "elapsed_seconds": 12.5, "time_budget_seconds": 2880.0,
+                "elapsed_seconds": 12.5, "time_budget_seconds": 2880.0, "language_disagreements": {}, "flags": {},
+                "coverage": None, "not_modified": 0, "archive": None,
             }
         },
     }  # fmt: skip
