@@ -22,6 +22,10 @@ os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
 os.environ["AIRFLOW_CONFIG"] = str(ROOT / "airflow.cfg")
 os.environ.setdefault("NEWS_TASK_RETRIES", "0")
 os.environ.setdefault("NEWS_RETRY_DELAY_SECONDS", "1")
+# package caches in the checkout, as the Makefile sets them, also when pytest is run directly: the install
+# tests run uv and pip, whose default caches are in the home directory
+os.environ.setdefault("UV_CACHE_DIR", str(ROOT / ".cache" / "uv"))
+os.environ.setdefault("PIP_CACHE_DIR", str(ROOT / ".cache" / "pip"))
 
 
 @pytest.fixture(scope="session")
