@@ -12,6 +12,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet.task import LoopingCall
 
+from spiders.outdir import OutDirExtension
+
 log = logging.getLogger(__name__)
 
 # Reasons a page or discovery document is not kept that are the crawler's own decision or about the content
@@ -81,20 +83,8 @@ def summary_from_stats(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class SummaryExtension:
+class SummaryExtension(OutDirExtension):
     """Writes `summary.json` (counts from the crawl stats) into NEWS_OUT_DIR and logs it."""
-
-    def __init__(self, crawler: Crawler, folder: Path) -> None:
-        self.crawler, self.folder = crawler, folder
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        folder = crawler.settings.get("NEWS_OUT_DIR")
-        if not folder:
-            raise NotConfigured("NEWS_OUT_DIR is not set")
-        ext = cls(crawler, Path(folder))
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         s = self.crawler.settings

@@ -19,9 +19,9 @@ import weakref
 from pathlib import Path
 from typing import Self
 
-from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+
+from spiders.outdir import OutDirExtension
 
 VALIDATORS_FILE = "validators.json.gz"
 MAX_ENTRIES = 5000  # entries kept per document for a 304's replay; a larger document is always fetched
@@ -58,20 +58,8 @@ class Revisits:
         return [e for e in entries if isinstance(e, list) and len(e) == 5] if isinstance(entries, list) else []
 
 
-class ValidatorsExtension:
+class ValidatorsExtension(OutDirExtension):
     """Writes `validators.json.gz` into NEWS_OUT_DIR when the crawl ends (before the upload)."""
-
-    def __init__(self, crawler: Crawler, folder: Path) -> None:
-        self.crawler, self.folder = crawler, folder
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        folder = crawler.settings.get("NEWS_OUT_DIR")
-        if not folder:
-            raise NotConfigured("NEWS_OUT_DIR is not set")
-        ext = cls(crawler, Path(folder))
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
 
     def spider_closed(self) -> None:
         current = Revisits.for_crawler(self.crawler).current

@@ -32,7 +32,6 @@ import json
 import logging
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
@@ -48,6 +47,7 @@ from twisted.internet.defer import Deferred
 
 from ingest.rights import SITES_FILE
 from spiders.middlewares import PREFIX, ROBOTS_TXT
+from spiders.outdir import OutDirExtension
 from spiders.reasons import Refused, exception_reason
 
 log = logging.getLogger(__name__)
@@ -261,20 +261,8 @@ class RobotsTxtPolicyMiddleware:
             slot.delay, slot.jitter = max(slot.delay, delay), 0.0
 
 
-class SiteFactsExtension:
+class SiteFactsExtension(OutDirExtension):
     """Writes `sites.jsonl.gz` (RobotsTxt.facts) into NEWS_OUT_DIR when the crawl ends, before the upload."""
-
-    def __init__(self, crawler: Crawler, folder: Path) -> None:
-        self.crawler, self.folder = crawler, folder
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        folder = crawler.settings.get("NEWS_OUT_DIR")
-        if not folder:
-            raise NotConfigured("NEWS_OUT_DIR is not set")
-        ext = cls(crawler, Path(folder))
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
 
     def spider_closed(self) -> None:
         facts = RobotsTxt.for_crawler(self.crawler).facts()
