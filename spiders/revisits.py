@@ -6,9 +6,10 @@ A `304 Not Modified` is counted (`not_modified` in the crawl summary) and costs 
 the document is the one the previous crawl read, whose entries (URL, date hint, kind) were stored beside its
 validators, and they are considered again for this crawl's window (an entry of the previous crawl's future,
 published after its window, belongs to this one; the earlier days' captures are skipped as always). A document
-of more than MAX_ENTRIES entries gets no validators (it is always fetched). Validators and entries are carried
-over on a 304, so the next crawl asks again. Sitemap indexes are always fetched whole: an index whose bytes
-do not change may list children that did, and only the children's answers tell.
+of more than MAX_ENTRIES entries gets no validators (it is always fetched). On a 304 the stored validators and
+entries are written again into this crawl's file, so the next crawl asks again. Sitemap indexes are always
+fetched whole: an index whose bytes do not change may list children that did, and only the children's answers
+tell.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Revisits:
         return request_headers(self.previous.get(url))
 
     def not_modified(self, url: str) -> None:
-        self.current[url] = self.previous.get(url, {})  # carried over: the next crawl asks again
+        self.current[url] = self.previous.get(url, {})  # kept as they were: the next crawl asks again
 
     def read(self, url: str, response_headers, entries: list[list]) -> None:
         """Keep a document's validators and its entries ([url, date hint ISO or None, published?, news?, by])."""

@@ -118,7 +118,7 @@ def test_an_unchanged_feed_and_sitemap_are_not_fetched_again(site: FeedSite, tmp
     assert site.fetched("/sitemap.xml")[-1] == ("/sitemap.xml", None, LAST_MODIFIED, 304)
     assert (second["not_modified"], second["documents"], second["stored"]) == (2, 0, 1)
     assert len(site.fetched("/feed/late")) == 1 and len(site.fetched("/feed/a")) == 1
-    # validators carried over: the day after asks again; a changed feed is fetched whole
+    # the validators are kept for the next day: it asks again; a changed feed is fetched whole
     site.etag = '"v2"'
     site.articles["/feed/new"] = datetime(2026, 11, 21, 9, tzinfo=UTC)
     third = crawl(site, tmp_path, DAY + timedelta(days=1), "three", earlier=tmp_path / "two")
