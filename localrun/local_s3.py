@@ -15,13 +15,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 # moto accepts any credentials; these keep boto3 from looking for real ones.
 LOCAL_ENV = {
@@ -74,8 +77,9 @@ class LocalS3:
     def _signal(self, signum: int) -> None:
         assert self._proc is not None, "start() first"
         self._proc.send_signal(signum)
-        if self._proc.stdout.readline().strip() not in ("paused", "resumed"):
-            raise RuntimeError("the local S3 server did not answer")
+        answer = self._proc.stdout.readline().strip()
+        if answer not in ("paused", "resumed"):
+            raise RuntimeError(f"the local S3 server did not pause or resume: {answer!r}")
 
     def pause(self) -> None:
         self._signal(signal.SIGUSR1)
@@ -118,6 +122,22 @@ def local_s3_env(bucket: str) -> Iterator[LocalS3]:
                 os.environ[key] = value
 
 
+def fixed_port_candidates(count: int = 200) -> list[int]:
+    """Random ports below the kernel's ephemeral range.
+
+    A port picked by the kernel (port 0) lies in the ephemeral range, and while the server is paused any
+    outgoing connection may be given it as its local port, or a client retrying against it may connect to
+    itself (TCP simultaneous open); either holds the port and the server cannot listen on it again. Ports
+    below the range are never handed out that way.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    start = max(1024, low - 12000)
+    return random.sample(range(start, low), min(count, low - start))
+
+
 def serve(host: str, port: int) -> None:
     """The child process: moto's S3 app behind `serialise_writes`; SIGUSR1/SIGUSR2 close/reopen the port."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -130,10 +150,26 @@ def serve(host: str, port: int) -> None:
     wake = threading.Event()
 
     def listen(bind_port: int) -> int:
-        server = make_server(host, bind_port, app, threaded=True, request_handler=MotoRequestHandler)
+        # Bound here, not by make_server: werkzeug answers a failed bind with sys.exit(1), which would end
+        # this process instead of letting a resume retry; the server works on a duplicate of the socket.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, bind_port))
+            sock.listen(128)
+            server = make_server(
+                host, bind_port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno()
+            )
         state["server"] = server
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server.server_address[1]
+
+    def listen_fixed_port() -> int:
+        for candidate in fixed_port_candidates():
+            try:
+                return listen(candidate)
+            except OSError:
+                continue
+        raise OSError("no free loopback port outside the ephemeral range")
 
     def on_signal(signum, _frame):
         requests.append(signum)
@@ -142,7 +178,7 @@ def serve(host: str, port: int) -> None:
     signal.signal(signal.SIGUSR1, on_signal)
     signal.signal(signal.SIGUSR2, on_signal)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    port = listen(port)
+    port = listen(port) if port else listen_fixed_port()
     print(f"listening {port}", flush=True)
     while True:
         wake.wait(1.0)
@@ -156,14 +192,17 @@ def serve(host: str, port: int) -> None:
                     server.server_close()
                 print("paused", flush=True)
             elif signum == signal.SIGUSR2:
+                error = ""
                 if not state.get("server"):
                     for _ in range(50):  # the port may linger a moment after close
                         try:
                             listen(port)
+                            error = ""
                             break
-                        except OSError:
+                        except OSError as exc:
+                            error = str(exc)
                             time.sleep(0.1)
-                print("resumed", flush=True)
+                print(f"resume failed: {error}" if error else "resumed", flush=True)
 
 
 def main() -> None:

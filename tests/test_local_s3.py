@@ -1,0 +1,58 @@
+"""The local S3 endpoint the demo and the tests run on: an outage (pause/resume) must not end it.
+
+A CI run lost the session's endpoint after the Celery outage test: the port was free while paused, the
+server could not listen on it again, and werkzeug ended the process on the failed bind.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import boto3
+import pytest
+
+from localrun.local_s3 import LocalS3
+
+
+def ephemeral_low() -> int:
+    return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+
+
+@pytest.fixture
+def server():
+    s3 = LocalS3().start()
+    yield s3
+    s3.stop()
+
+
+def client(server: LocalS3):
+    return boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
+def test_the_port_is_below_the_ephemeral_range(server):
+    # no outgoing connection or bind(0) elsewhere can be given it while the server is paused
+    assert 1024 <= server.port < ephemeral_low()
+
+
+def test_a_port_taken_while_paused_fails_the_resume_loudly_and_the_server_lives_on(server):
+    s3 = client(server)
+    s3.create_bucket(Bucket="outage-test")
+    s3.put_object(Bucket="outage-test", Key="k", Body=b"kept")
+    server.pause()
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        holder.bind((server.host, server.port))
+        with pytest.raises(RuntimeError, match="resume failed"):
+            server.resume()
+        assert server._proc.poll() is None, "the server process ended on the failed bind"
+    finally:
+        holder.close()
+    server.resume()
+    assert client(server).get_object(Bucket="outage-test", Key="k")["Body"].read() == b"kept"
