@@ -13,7 +13,9 @@ attempt that published (or tried to):
 2. read the current manifest and its ETag (or learn there is none);
 3. write the new manifest with `If-Match: <ETag>` (`If-None-Match: *` when there was none). This is the commit:
    S3 applies it only if nobody committed in between. If somebody did (412), go back to 2 and commit on top
-   of theirs, a bounded number of times: the last committer wins, whole;
+   of theirs, a bounded number of times: the last committer wins, whole. Each publish's manifest carries a
+   unique `publish_id`: when S3 applied the write but the answer was lost, the client's retry is refused by
+   the write's own condition, and the re-read manifest with our `publish_id` says the commit is done;
 4. write `_SUCCESS` if it is not there yet (`If-None-Match: *`).
 
 A reader reads `_manifest.json` in one GET and gets one complete version whose parts all exist: parts are
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -123,15 +126,21 @@ def publish(
     folder = attempt_prefix(layer, source, day, attempt)
     parts = [_upload(s3, bucket, path, folder + path.name) for path in files]
     step("uploaded")
+    publish_id = uuid.uuid4().hex
     for _ in range(COMMIT_TRIES):
         current, etag = read_current(s3, bucket, prefix)
         step("read")
+        if current is not None and current.get("publish_id") == publish_id:
+            # our write was applied but its answer lost: the client's retry was refused by our own condition
+            put_if(s3, bucket, prefix + SUCCESS, b"", None)
+            return current
         manifest = {
             **info,
             "layer": layer,
             "source": source,
             "dt": day.isoformat(),
             "attempt": attempt,
+            "publish_id": publish_id,
             "committed_at": datetime.now(UTC).isoformat(),
             "supersedes": (current or {}).get("attempt"),
             "parts": [{"key": p.key, "size": p.size, "sha256": p.sha256} for p in parts],

@@ -6,7 +6,8 @@ made safe by S3 conditional writes, without a lock service: delta-rs writes the 
 `_delta_log/<version>.json` with `If-None-Match: *`, so of two writers of one version exactly one succeeds.
 The other re-reads the log and checks what was committed meanwhile: a commit to another partition does not
 conflict (it is retried at the next version), one to the same partition does, and that publish fails with
-`ConcurrentPublishError` instead of duplicating or mixing rows.
+`ConcurrentPublishError` instead of duplicating or mixing rows. A write that fails after S3 applied it (the answer
+was lost) is recognised by the commit's unique `news_ingest.publish_id` and counts as done.
 
 Every commit carries `news_ingest.*` metadata (run id, cleaner and schema versions, source, dt, counts), listed
 by `history()`; the schema version is also a table property. Credentials come from boto3's whole chain
@@ -18,11 +19,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import uuid
 from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlparse
 
 import pyarrow as pa
+from botocore.exceptions import BotoCoreError, ClientError
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
@@ -118,7 +121,9 @@ def publish(
     changed meanwhile (another publish created the table or set its properties) is retried; one refused because
     another run committed the same partition raises ConcurrentPublishError.
     """
-    metadata = commit_metadata({**info, "source": source, "dt": day.isoformat(), "schema_version": SCHEMA_VERSION})
+    # publish_id makes this commit's metadata unique: a commit S3 applied but whose answer was lost is found by it
+    ids = {"source": source, "dt": day.isoformat(), "schema_version": SCHEMA_VERSION, "publish_id": uuid.uuid4().hex}
+    metadata = commit_metadata({**info, **ids})
     for attempt in range(METADATA_RETRIES + 1):
         try:
             table = open_table(bucket)
@@ -138,7 +143,11 @@ def publish(
                 commit_properties=CommitProperties(custom_metadata=metadata, max_commit_retries=COMMIT_RETRIES),
             )
             break
-        except CommitFailedError as err:
+        except (CommitFailedError, OSError) as err:
+            if _committed(bucket, metadata, read_version):
+                break  # the error came after S3 applied our commit (a lost answer)
+            if not isinstance(err, CommitFailedError):
+                raise
             message = str(err).lower()
             if ("metadata changed" in message or "protocol changed" in message) and attempt < METADATA_RETRIES:
                 continue
@@ -150,6 +159,15 @@ def publish(
     table = open_table(bucket)
     mark_schema_version(table)
     return _own_version(bucket, metadata, read_version, table.version())
+
+
+def _committed(bucket: str, metadata: dict[str, str], read_version: int) -> bool:
+    """Whether the commit carrying `metadata` is in the table after all (looked up after a failed write)."""
+    try:
+        _own_version(bucket, metadata, read_version, open_table(bucket).version())
+    except (TableNotFoundError, RuntimeError, OSError, BotoCoreError, ClientError):
+        return False  # not found, or S3 cannot tell now: the write's own error stands
+    return True
 
 
 def _own_version(bucket: str, metadata: dict[str, str], read_version: int, latest: int) -> int:
