@@ -2,8 +2,8 @@
 
 Extraction (layers 1-2) runs in worker processes when there is more than one worker or a time budget
 (workers.py; plain child processes, so this holds in a Celery prefork worker's daemonic process too): a
-document that runs over its budget has its worker killed and replaced, comes back rejected with reason
-`too_slow`, and the batch goes on. A worker that dies (a crash in C code,
+document that uses more CPU time than its budget (or stalls) has its worker ended and replaced, comes back
+rejected with reason `too_slow`, and the batch goes on. A worker that dies (a crash in C code,
 the kernel's OOM killer) costs only its document (reason `failed`). Only a bounded number of documents
 is in flight, so memory does not grow with the batch.
 
@@ -55,14 +55,14 @@ def _pooled(docs: Iterable[Doc], source: Any, workers: int, budget: float | None
     jobs = ((url, (html, url, source, ctype)) for html, url, ctype in map(_unpack, docs))
     with WorkerPool("cleaners.batch:_job", size=workers, budget=budget, ahead=IN_FLIGHT_PER_WORKER * workers) as pool:
         for url, result in pool.map(jobs):
-            yield _result(url, result, budget)
+            yield _result(url, result)
 
 
-def _result(url: str | None, result: Draft | BaseException, budget: float | None) -> Draft:
+def _result(url: str | None, result: Draft | BaseException) -> Draft:
     if isinstance(result, Draft):
         return result
     if isinstance(result, WorkerTimeout):
-        return Draft(Article(url=url).reject("too_slow", f"too slow: cleaning took over {budget:g} s"))
+        return Draft(Article(url=url).reject("too_slow", f"too slow: cleaning {result}"))
     if isinstance(result, WorkerDied):
         LOG.error("the worker cleaning %s died: %s", url, result)
         return Draft(Article(url=url).reject("failed", f"extraction failed: the worker died ({result})"))
@@ -90,8 +90,8 @@ def clean_batch(
     """Clean a stream of (html, url[, content_type]) tuples, learning and applying cross-article repeats.
 
     `state` (e.g. loaded from S3) is updated in place, so the caller can persist it afterwards.
-    `workers` > 1 runs extraction (layers 1-2) in that many processes. `budget`: seconds a document may
-    take (extraction runs in worker processes then, even with one worker); over it, it is `too_slow`.
+    `workers` > 1 runs extraction (layers 1-2) in that many processes. `budget`: seconds of CPU time a document
+    may use (extraction runs in worker processes then, even with one worker); over it, it is `too_slow`.
     Bad cleaning rules raise before any document is read.
     """
     resolve_rules(source)  # configuration errors now, once, not per document

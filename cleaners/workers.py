@@ -3,8 +3,11 @@
 Why not multiprocessing (or a pool built on it): a Celery prefork worker's task runs in a daemonic process,
 and multiprocessing refuses daemonic processes children, so there the per-document time budget could not be
 enforced. A plain child process is allowed everywhere. Each worker reads length-prefixed pickled jobs on
-its stdin and writes results on a private copy of its stdout (what libraries print goes to stderr). A
-document over its budget has its worker killed and replaced; a worker that dies costs only its document.
+its stdin and writes results on a private copy of its stdout (what libraries print goes to stderr). The
+budget is CPU time, enforced in the worker by the kernel (see `cleaners.worker`), so a busy machine does not
+make documents too slow; a wall-clock backstop (`wall`, by default ten times the budget plus a minute) ends a
+call that stalls without using CPU. A document over either has its worker replaced; a worker that dies costs
+only its document.
 Results come back in input order; at most `ahead` documents are held beyond the ones being worked on.
 """
 
@@ -14,6 +17,7 @@ import logging
 import os
 import pickle
 import selectors
+import signal
 import struct
 import subprocess
 import sys
@@ -34,7 +38,7 @@ class WorkerDied(Exception):
 
 
 class WorkerTimeout(Exception):
-    """The document took longer than the budget; its worker was killed."""
+    """The document used more CPU time than the budget, or stalled past the wall-clock backstop."""
 
 
 def write_frame(stream: IO[bytes], obj: Any) -> None:
@@ -62,11 +66,12 @@ class _Worker:
     deadline: float = float("inf")
 
     @classmethod
-    def start(cls, target: str) -> _Worker:
+    def start(cls, target: str, cpu_seconds: float | None) -> _Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+        budget = [repr(float(cpu_seconds))] if cpu_seconds else []
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cleaners.worker", target],
+            [sys.executable, "-m", "cleaners.worker", target, *budget],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
         )  # fmt: skip
         return cls(proc)
@@ -84,16 +89,22 @@ class _Worker:
 
 @dataclass
 class WorkerPool:
-    """`target` ("module:function") runs in `size` worker processes, each call under `budget` seconds."""
+    """`target` ("module:function") runs in `size` worker processes, each call under `budget` seconds of CPU
+    time and `wall` seconds of wall time (default: ten times the budget plus a minute)."""
 
     target: str
     size: int = 1
     budget: float | None = None
     ahead: int = 2
+    wall: float | None = None
     _workers: list[_Worker] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.wall is None and self.budget:
+            self.wall = self.budget * 10 + 60
+
     def __enter__(self) -> WorkerPool:
-        self._workers = [_Worker.start(self.target) for _ in range(max(1, self.size))]
+        self._workers = [_Worker.start(self.target, self.budget) for _ in range(max(1, self.size))]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -134,7 +145,7 @@ class WorkerPool:
     def _send(self, worker: _Worker, job: tuple[int, Any, tuple], sel: selectors.BaseSelector) -> None:
         seq, label, args = job
         worker.job = (seq, label)
-        worker.deadline = time.monotonic() + self.budget if self.budget else float("inf")
+        worker.deadline = time.monotonic() + self.wall if self.wall else float("inf")
         try:
             write_frame(worker.proc.stdin, args)
         except (BrokenPipeError, OSError):
@@ -152,20 +163,24 @@ class WorkerPool:
                 done[seq] = (label, read_frame(worker.proc.stdout))
                 worker.job, worker.deadline = None, float("inf")
             except (EOFError, pickle.UnpicklingError) as err:
-                why = f"exit code {worker.proc.wait()}" if isinstance(err, EOFError) else str(err)
-                done[seq] = (label, WorkerDied(why))
+                code = worker.proc.wait() if isinstance(err, EOFError) else None
+                if code == -signal.SIGXCPU:
+                    done[seq] = (label, WorkerTimeout(f"over {self.budget:g} s of CPU time"))
+                    LOG.warning("%s used over %g s of CPU: its worker was replaced", label, self.budget)
+                else:
+                    done[seq] = (label, WorkerDied(f"exit code {code}" if code is not None else str(err)))
                 self._replace(worker)
         now = time.monotonic()
         for worker in list(self._workers):
             if worker.job is not None and worker.deadline <= now:
                 sel.unregister(worker.proc.stdout)
-                done[worker.job[0]] = (worker.job[1], WorkerTimeout(f"over {self.budget:g} s"))
-                LOG.warning("%s took over %.0f s: its worker was replaced", worker.job[1], self.budget)
+                done[worker.job[0]] = (worker.job[1], WorkerTimeout(f"stalled over {self.wall:g} s"))
+                LOG.warning("%s stalled over %g s: its worker was replaced", worker.job[1], self.wall)
                 self._replace(worker)
 
     def _replace(self, worker: _Worker) -> None:
         worker.stop()
-        self._workers[self._workers.index(worker)] = _Worker.start(self.target)
+        self._workers[self._workers.index(worker)] = _Worker.start(self.target, self.budget)
 
 
 def resolve(target: str) -> Callable[..., Any]:

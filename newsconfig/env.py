@@ -86,8 +86,8 @@ def crawl_timeout() -> float:
 
 
 def clean_doc_seconds() -> float:
-    """`NEWS_CLEAN_DOC_SECONDS`: how long cleaning one document may take before it is rejected as
-    `too_slow` and its worker process replaced (default 60)."""
+    """`NEWS_CLEAN_DOC_SECONDS`: the CPU time cleaning one document may use before it is rejected as
+    `too_slow` and its worker process replaced (default 60; whole seconds, rounded up)."""
     return _seconds("NEWS_CLEAN_DOC_SECONDS", 60.0)
 
 

@@ -138,6 +138,11 @@ def echo_crash_or_raise(x: str) -> str:
         raise ValueError("bad input")
     if x == "hang":
         time.sleep(600)
+    if x == "spin":
+        while True:
+            pass
+    if x == "nap":
+        time.sleep(4)  # longer than the CPU budget in wall time, but no CPU
     return x.upper()
 
 
@@ -146,12 +151,24 @@ def test_a_worker_that_dies_hangs_or_raises_costs_only_its_document() -> None:
 
     inputs = ["a", "die", "b", "raise", "hang", "c", "d", "e"]
     start = time.monotonic()
-    with WorkerPool("tests.test_cleaners_batch:echo_crash_or_raise", size=2, budget=5.0, ahead=1) as pool:
+    pool = WorkerPool("tests.test_cleaners_batch:echo_crash_or_raise", size=2, budget=5.0, ahead=1, wall=10.0)
+    with pool:
         results = list(pool.map((x, (x,)) for x in inputs))
     assert [label for label, _ in results] == inputs
     got = {label: r for label, r in results}
     assert [got[x] for x in "abcde"] == list("ABCDE")
     assert isinstance(got["die"], WorkerDied) and "exit code 3" in str(got["die"])
     assert isinstance(got["raise"], ValueError) and str(got["raise"]) == "bad input"
-    assert isinstance(got["hang"], WorkerTimeout)
-    assert time.monotonic() - start < 120  # the hanging job is stopped at its budget, not after 600 s
+    assert isinstance(got["hang"], WorkerTimeout) and "stalled over 10 s" in str(got["hang"])
+    assert time.monotonic() - start < 300  # the hanging job is stopped by the wall backstop, not after 600 s
+
+
+def test_the_budget_is_cpu_time_not_wall_time() -> None:
+    """A job spinning on the CPU is ended by the kernel at its CPU budget, long before the wall backstop; a job
+    that waits longer than the budget without using CPU is not too slow: a busy machine makes no page too slow."""
+    from cleaners.workers import WorkerPool, WorkerTimeout
+
+    with WorkerPool("tests.test_cleaners_batch:echo_crash_or_raise", budget=1.0, wall=600.0) as pool:
+        got = dict(pool.map((x, (x,)) for x in ["a", "spin", "nap", "b"]))
+    assert got["a"] == "A" and got["nap"] == "NAP" and got["b"] == "B"
+    assert isinstance(got["spin"], WorkerTimeout) and "over 1 s of CPU time" in str(got["spin"])
