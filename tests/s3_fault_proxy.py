@@ -1,12 +1,15 @@
 """A loopback HTTP proxy in front of the local S3 endpoint that records every request and can lose an answer.
 
-    python tests/s3_fault_proxy.py --upstream http://127.0.0.1:PORT --log requests.jsonl [--lose-answer REGEX:N]
+    python tests/s3_fault_proxy.py --upstream http://127.0.0.1:PORT --log requests.jsonl
+        [--lose-answer REGEX:N] [--refuse-from N]
 
 It prints `listening <port>` once bound. Each request is forwarded to the upstream as it came (method, path,
 headers, body) and appended to the log as one JSON line: method, path, the conditional headers and the status
 the upstream answered. With `--lose-answer REGEX:N` the N-th mutating request (PUT, POST, DELETE) whose path
 matches REGEX is applied by the upstream, and then the client's connection is reset instead of answered: the
 write happened, the writer does not know it (a lost answer, as a network fault after S3 committed makes it).
+With `--refuse-from N` the N-th mutating request and every later one is not forwarded, its connection reset:
+what S3 holds is what it would hold had the writer crashed just before its N-th write.
 
 It runs as its own process: delta-rs keeps Python's GIL while it waits on S3, so a proxy thread inside the
 writer's process would never get to answer it.
@@ -32,13 +35,21 @@ RECORDED = ("if-match", "if-none-match")
 class Faults:
     """Which mutating request loses its answer; counts matches across connections."""
 
-    def __init__(self, spec: str | None) -> None:
+    def __init__(self, spec: str | None, refuse_from: int | None = None) -> None:
         self.pattern, self.nth = None, 0
         if spec:
             regex, _, nth = spec.rpartition(":")
             self.pattern, self.nth = re.compile(regex), int(nth)
         self.seen = 0
+        self.refuse_from, self.writes = refuse_from, 0
         self.lock = threading.Lock()
+
+    def refuse(self, method: str) -> bool:
+        if self.refuse_from is None or method not in MUTATING:
+            return False
+        with self.lock:
+            self.writes += 1
+            return self.writes >= self.refuse_from
 
     def lose(self, method: str, path: str) -> bool:
         if self.pattern is None or method not in MUTATING or not self.pattern.search(path):
@@ -71,8 +82,23 @@ def make_handler(upstream: str, log_path: str, faults: Faults) -> type[BaseHTTPR
                     self.rfile.readline()
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
+        def reset(self) -> None:
+            # RST instead of an answer: SO_LINGER with a zero timeout makes close() abort the connection
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+
+        def record(self, entry: dict) -> None:
+            entry.update({h: self.headers[h] for h in RECORDED if self.headers.get(h)})
+            with log_lock, open(log_path, "a") as log:
+                log.write(json.dumps(entry) + "\n")
+
         def forward(self) -> None:
             body = self.read_body()
+            if faults.refuse(self.command):
+                self.record({"method": self.command, "path": self.path, "status": None, "lost": False})
+                self.reset()
+                return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             headers["Host"] = target.netloc
             if body or self.command in MUTATING:
@@ -85,15 +111,9 @@ def make_handler(upstream: str, log_path: str, faults: Faults) -> type[BaseHTTPR
             finally:
                 connection.close()
             lost = faults.lose(self.command, self.path)
-            entry = {"method": self.command, "path": self.path, "status": response.status, "lost": lost}
-            entry.update({h: self.headers[h] for h in RECORDED if self.headers.get(h)})
-            with log_lock, open(log_path, "a") as log:
-                log.write(json.dumps(entry) + "\n")
+            self.record({"method": self.command, "path": self.path, "status": response.status, "lost": lost})
             if lost:
-                # RST instead of an answer: SO_LINGER with a zero timeout makes close() abort the connection
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.close_connection = True
-                self.connection.close()
+                self.reset()
                 return
             self.send_response(response.status)
             for key, value in response.getheaders():
@@ -120,8 +140,10 @@ def main() -> None:
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--log", required=True)
     parser.add_argument("--lose-answer", default=None, metavar="REGEX:N")
+    parser.add_argument("--refuse-from", type=int, default=None, metavar="N")
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.upstream, args.log, Faults(args.lose_answer)))
+    faults = Faults(args.lose_answer, args.refuse_from)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.upstream, args.log, faults))
     server.daemon_threads = True
     print(f"listening {server.server_address[1]}", flush=True)
     server.serve_forever()

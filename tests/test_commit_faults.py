@@ -1,5 +1,7 @@
-"""A commit that S3 applied but whose answer was lost: the writer retries, S3 refuses the repeated conditional
-write (412), and the publish must recognise its own commit instead of failing or committing twice.
+"""Faults at each step of a commit. A commit that S3 applied but whose answer was lost: the writer retries, S3
+refuses the repeated conditional write (412), and the publish must recognise its own commit instead of failing
+or committing twice. A Delta publish stopped before each of its writes in turn: readers see the old day or the
+new one, whole, and a rerun publishes.
 
 The faults come from tests/s3_fault_proxy.py, a proxy process between the writer and the real local S3
 endpoint that applies the chosen write and then resets the connection; it also records every request, so the
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import unquote
@@ -27,10 +30,12 @@ PROXY = Path(__file__).with_name("s3_fault_proxy.py")
 
 
 class Proxy:
-    def __init__(self, upstream: str, log: Path, lose_answer: str | None) -> None:
+    def __init__(self, upstream: str, log: Path, lose_answer: str | None, refuse_from: int | None = None) -> None:
         command = [sys.executable, str(PROXY), "--upstream", upstream, "--log", str(log)]
         if lose_answer:
             command += ["--lose-answer", lose_answer]
+        if refuse_from:
+            command += ["--refuse-from", str(refuse_from)]
         self.log = log
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
@@ -59,8 +64,8 @@ def through_proxy(s3_server, tmp_path, monkeypatch):
     """Start a proxy losing the answer to `lose_answer` and point boto3 and delta-rs at it."""
     proxies = []
 
-    def start(lose_answer: str | None) -> Proxy:
-        proxy = Proxy(s3_server.endpoint, tmp_path / f"requests-{len(proxies)}.jsonl", lose_answer)
+    def start(lose_answer: str | None = None, refuse_from: int | None = None) -> Proxy:
+        proxy = Proxy(s3_server.endpoint, tmp_path / f"requests-{len(proxies)}.jsonl", lose_answer, refuse_from)
         proxies.append(proxy)
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
         return proxy
@@ -155,3 +160,65 @@ def test_a_commit_of_the_same_partition_by_another_run_still_fails_the_publish(b
     monkeypatch.undo()
     data = table.open_table(bucket).to_pyarrow_table(filters=[("source", "=", "alpha"), ("dt", "=", DAY)])
     assert sorted(data.column("text").to_pylist()) == ["other"] * 3
+
+
+def fresh_bucket(s3_server, name: str) -> str:
+    import boto3
+
+    direct = boto3.client("s3", endpoint_url=s3_server.endpoint, region_name="us-east-1")
+    direct.create_bucket(Bucket=name)
+    return name
+
+
+def day_texts(bucket: str) -> list[str]:
+    if not table.exists(bucket):
+        return []
+    data = table.open_table(bucket).to_pyarrow_table(filters=[("source", "=", "alpha"), ("dt", "=", DAY)])
+    return sorted(data.column("text").to_pylist())
+
+
+# The writes of a Delta publish, in order, frozen: the data file, then the commit (the log entry, written only
+# if absent), and for a new table the properties commit.
+FIRST_PUBLISH = [
+    ("data", None),
+    ("_delta_log/00000000000000000000.json", "*"),
+    ("_delta_log/00000000000000000001.json", "*"),
+]
+REPUBLISH = [("data", None), ("_delta_log/00000000000000000002.json", "*")]
+
+
+def delta_writes(proxy: Proxy, bucket: str) -> list[tuple[str, str | None]]:
+    out = []
+    for r in proxy.requests():
+        if r["method"] in ("PUT", "POST"):
+            key = unquote(r["path"].split("?")[0]).removeprefix(f"/{bucket}/clean/")
+            out.append(("data" if key.startswith("source=alpha/dt=2026-11-20/") else key, r.get("if-none-match")))
+    return out
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["creating-the-table", "replacing-a-day"])
+def test_a_delta_publish_stopped_before_any_of_its_writes_leaves_the_old_or_the_new_day(
+    s3_server, through_proxy, monkeypatch, existing
+):
+    expected = REPUBLISH if existing else FIRST_PUBLISH
+    commit_at = 2  # the log entry of the publish: stopped before it, nothing of the publish is visible
+    for stop_before in [*range(1, len(expected) + 1), None]:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+        bucket = fresh_bucket(s3_server, f"faults-{'e' if existing else 'n'}{stop_before or 0}-{uuid.uuid4().hex[:8]}")
+        if existing:
+            table.publish(bucket, "alpha", DAY, rows("alpha", DAY, "old"), {"run_id": "old"})
+        old = ["old"] * 3 if existing else []
+        proxy = through_proxy(refuse_from=stop_before)
+        if stop_before is None:
+            table.publish(bucket, "alpha", DAY, rows("alpha", DAY, "new"), {"run_id": "new"})
+            assert delta_writes(proxy, bucket) == expected
+            continue
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the writer raises, it must raise
+            table.publish(bucket, "alpha", DAY, rows("alpha", DAY, "new"), {"run_id": "new"})
+        assert delta_writes(proxy, bucket)[:stop_before] == expected[:stop_before]
+        monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)  # a reader, and the rerun, reach S3 directly
+        seen = day_texts(bucket)
+        assert seen == (old if stop_before <= commit_at else ["new"] * 3), (stop_before, seen)
+        table.publish(bucket, "alpha", DAY, rows("alpha", DAY, "new"), {"run_id": "rerun"})
+        assert day_texts(bucket) == ["new"] * 3
+        assert table.open_table(bucket).metadata().configuration.get(table.SCHEMA_PROPERTY)
