@@ -44,7 +44,8 @@ MODULES = {
 }
 
 
-def run(module: str, tests: list[str], keep: bool, only: str = "") -> tuple[Counter, list[str], float]:
+def run(module: str, tests: list[str], keep: bool, only: str = "", children: int = 1,
+        names: list[str] | None = None) -> tuple[Counter, list[str], float]:
     """Counts by status of the module's mutants (those whose name matches `only`), the survivors, seconds."""
     work = Path(tempfile.mkdtemp(prefix="mutation-"))
     for name in COPY:
@@ -59,6 +60,10 @@ def run(module: str, tests: list[str], keep: bool, only: str = "") -> tuple[Coun
         f"only_mutate = [{module!r}]\n"
         f"pytest_add_cli_args_test_selection = {tests!r}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        # a busy machine must not turn a slow-but-passing test run into a "timeout"
+        "timeout_constant = 30\n"
+        # forked children crashed inside delta-rs (its runtime does not survive fork), counting mutants "killed"
+        'process_isolation = "forkserver"\n'
         f"also_copy = {[n for n in COPY if n not in ('tests', 'pyproject.toml')]!r}\n"
     ).replace("'", '"')
     with open(work / "pyproject.toml", "a", encoding="utf-8") as fh:
@@ -66,7 +71,8 @@ def run(module: str, tests: list[str], keep: bool, only: str = "") -> tuple[Coun
     env = {**os.environ, "AIRFLOW_HOME": str(work / ".airflow"), "AIRFLOW_CONFIG": str(work / "airflow.cfg")}
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     started = time.monotonic()
-    subprocess.run([mutmut, "run", "--max-children", "2"], cwd=work, env=env, capture_output=True, text=True)
+    subprocess.run([mutmut, "run", "--max-children", str(children), *(names or [])],
+                   cwd=work, env=env, capture_output=True, text=True)
     elapsed = time.monotonic() - started
     out = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True)
     counts, survivors = Counter(), []
@@ -88,12 +94,15 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", default=list(MODULES))
     parser.add_argument("--tests", choices=["before", "after"], default="after")
     parser.add_argument("--keep", action="store_true", help="keep each module's copy (to `mutmut show` a mutant)")
+    parser.add_argument("--max-children", type=int, default=1, help="mutants tested at once (1 on a shared machine)")
+    parser.add_argument("--mutants", nargs="*", default=None, help="only these mutant names (a rerun of survivors)")
     args = parser.parse_args()
     print("| module | tests | mutants | killed | survived | other | killed % | minutes |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for module in args.modules:
         spec = MODULES[module]
-        counts, survivors, elapsed = run(module, spec[args.tests], args.keep, spec.get("only", ""))
+        counts, survivors, elapsed = run(module, spec[args.tests], args.keep, spec.get("only", ""),
+                                         args.max_children, args.mutants)
         total = sum(counts.values())
         other = total - counts["killed"] - counts["survived"]
         share = 100 * counts["killed"] / total if total else 0.0
