@@ -41,6 +41,31 @@ MODULES = {
         "after": ["tests/test_report.py",
                   "tests/test_frozen_contracts.py", "-k", "report or summary or partial"],
     },
+    # the raw layer's commit, whole module: publish order, manifest, _SUCCESS, read_manifest, and the sweeps
+    # (a sweep that deletes a folder a manifest lists loses data too)
+    "ingest/partition.py": {
+        "before": ["tests/test_partition.py",
+                   "tests/test_commit_faults.py::test_a_lost_answer_to_the_manifest_write_is_one_commit",
+                   "tests/test_frozen_contracts.py::test_read_manifest_needs_the_success_marker"],
+        "after": ["tests/test_partition_contract.py", "tests/test_partition.py",
+                  "tests/test_commit_faults.py::test_a_lost_answer_to_the_manifest_write_is_one_commit",
+                  "tests/test_frozen_contracts.py::test_read_manifest_needs_the_success_marker"],
+    },
+    # write_rows is the module's only function (SCHEMA is module-level: mutmut does not mutate it; it is frozen
+    # as a literal in tests/test_schema_contract.py and tests/test_frozen_contracts.py)
+    "ingest/parquet.py": {
+        "before": ["tests/test_frozen_contracts.py::test_the_parquet_schema_is_the_frozen_one"],
+        "after": ["tests/test_schema_contract.py",
+                  "tests/test_frozen_contracts.py::test_the_parquet_schema_is_the_frozen_one"],
+    },
+    "ingest/table.py": {
+        # the Delta commit; credentials (storage_options), history and maintenance (compact, vacuum) are not counted
+        "only": r"\.x_(publish|_committed|_own_version|mark_schema_version|partition_predicate|commit_metadata)__",
+        "before": ["tests/test_table.py", "tests/test_commit_faults.py",
+                   "tests/test_frozen_contracts.py::test_the_delta_table_has_the_frozen_columns"],
+        "after": ["tests/test_table_contract.py", "tests/test_table.py", "tests/test_commit_faults.py",
+                  "tests/test_frozen_contracts.py::test_the_delta_table_has_the_frozen_columns"],
+    },
 }
 
 
