@@ -346,6 +346,7 @@ def test_sweep_superseded_deletes_unlisted_attempt_folders_after_the_retention_o
     s3.now = start + timedelta(days=2)
     # a folder with no manifest yet (a run between upload and commit), and another partition's current version
     s3.upload_file(str(make_files(tmp_path, "pending")[0]), BUCKET, PREFIX + "attempt=pending/part-00000.warc.gz")
+    s3.upload_file(str(make_files(tmp_path, "pending")[0]), BUCKET, PREFIX + "attempt=pending2/part-00000.warc.gz")
     other = partition.publish(s3, BUCKET, "raw", "other", DAY, make_files(tmp_path, "o1"), {}, "o1")
     a1 = [PREFIX + "attempt=a1/index.jsonl.gz", PREFIX + "attempt=a1/part-00000.warc.gz"]
 
@@ -359,7 +360,10 @@ def test_sweep_superseded_deletes_unlisted_attempt_folders_after_the_retention_o
     assert not any(k.startswith(PREFIX + "attempt=a1/") for k in s3.objects)
     # much later, everything no manifest lists goes, and nothing any manifest lists
     swept = partition.sweep_superseded(s3, BUCKET, "raw", timedelta(days=1), now=start + timedelta(days=30))
-    assert swept == [PREFIX + "attempt=pending/part-00000.warc.gz"]
+    assert sorted(swept) == [
+        PREFIX + "attempt=pending/part-00000.warc.gz",
+        PREFIX + "attempt=pending2/part-00000.warc.gz",
+    ]
     for manifest in (partition.read_manifest(s3, BUCKET, "raw", "src", DAY), other):
         assert all(part["key"] in s3.objects for part in manifest["parts"]), manifest["attempt"]
     # without `now`: the present time (the fake's files are from 2026-11)
@@ -382,5 +386,11 @@ def test_sweep_superseded_keeps_a_folder_if_any_of_its_files_is_listed_or_recent
     swept = partition.sweep_superseded(s3, BUCKET, "raw", timedelta(days=1), now=start + timedelta(days=7))
     assert sorted(swept) == [PREFIX + "attempt=b/new", PREFIX + "attempt=b/old"]
     assert PREFIX + "attempt=a1/extra" in s3.objects
-    # objects of another layer are not looked at
+    # a first publish that never committed: its partition has no manifest, its folder goes after the retention
+    day2 = "raw/source=src/dt=2026-11-21/attempt=crashed/part-00000.warc.gz"
+    s3.upload_file(str(make_files(tmp_path, "x", ("c",))[0]), BUCKET, day2)
+    assert partition.sweep_superseded(s3, BUCKET, "raw", timedelta(days=1), now=start + timedelta(days=6)) == []
+    assert partition.sweep_superseded(s3, BUCKET, "raw", timedelta(days=1), now=start + timedelta(days=8)) == [day2]
+    # objects of another layer are not looked at, even unlisted old ones
+    s3.upload_file(str(make_files(tmp_path, "x", ("d",))[0]), BUCKET, PREFIX + "attempt=unlisted/d")
     assert partition.sweep_superseded(s3, BUCKET, "clean", timedelta(0), now=start + timedelta(days=30)) == []
