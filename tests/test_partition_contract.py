@@ -332,6 +332,8 @@ def test_sweep_staging_deletes_only_what_is_older_than_the_retention():
     assert sorted(s3.objects) == ["raw/source=s/dt=2026-11-01/old", "staging/b/edge", "staging/c/new"]
     # without `now`, the present time
     assert sorted(partition.sweep_staging(s3, BUCKET, timedelta(days=1))) == ["staging/b/edge", "staging/c/new"]
+    # nothing staged: S3 answers a page without Contents
+    assert partition.sweep_staging(FakeS3(BUCKET), BUCKET, timedelta(days=1)) == []
 
 
 # -- sweep_superseded --------------------------------------------------------------------------------------------
