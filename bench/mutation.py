@@ -60,11 +60,15 @@ MODULES = {
     },
     "ingest/table.py": {
         # the Delta commit; credentials (storage_options), history and maintenance (compact, vacuum) are not counted
+        # (run with --mutants and the counted names to skip them). Left out: three stress tests of 5-7 s each
+        # (20 free-running trials, 20 republishes under a DuckDB reader, a publish stopped before each write)
         "only": r"\.x_(publish|_committed|_own_version|mark_schema_version|partition_predicate|commit_metadata)__",
         "before": ["tests/test_table.py", "tests/test_commit_faults.py",
-                   "tests/test_frozen_contracts.py::test_the_delta_table_has_the_frozen_columns"],
+                   "tests/test_frozen_contracts.py::test_the_delta_table_has_the_frozen_columns",
+                   "-k", "not free_running and not during_20_republishes and not stopped_before"],
         "after": ["tests/test_table_contract.py", "tests/test_table.py", "tests/test_commit_faults.py",
-                  "tests/test_frozen_contracts.py::test_the_delta_table_has_the_frozen_columns"],
+                  "tests/test_frozen_contracts.py::test_the_delta_table_has_the_frozen_columns",
+                  "-k", "not free_running and not during_20_republishes and not stopped_before"],
     },
 }
 
