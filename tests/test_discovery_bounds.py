@@ -604,3 +604,48 @@ def test_entries_are_fetched_as_articles_not_as_documents(spider_for):
     assert isinstance(got[0], Request) and not isinstance(got[0], HtmlResponse)
     assert got[0].priority == 0 and got[0].meta[ARTICLE][0] == f"{BASE}/a/1"
     assert stats(spider) == {"news/documents": 1, "news/discovered": 1, "news/in_window": 1}
+
+
+# -- a truncated document: the entry open at the cut is dropped -------------------------------------------------------
+
+
+def _cuts(xml: bytes, marker: bytes) -> list[int]:
+    """Every cut from inside the entry holding `marker` to just before its end tag."""
+    start = xml.index(marker)
+    return list(range(xml.rindex(b"<url>", 0, start) + 1, xml.index(b"</url>", start) + 5))
+
+
+def test_a_sitemap_cut_inside_an_entry_never_yields_a_partial_url(spider_for):
+    xml = urlset(url("/a/early"), url("/a/late"))
+    for cut in _cuts(xml, b"/a/late"):
+        spider = spider_for()
+        got = document(spider, xml[:cut], flags=["download_stopped"])
+        assert outcome(got) == [(f"{BASE}/a/early", None)], (cut, xml[:cut][-30:])
+        assert stats(spider)["news/discovery_errors/truncated"] == 1
+
+
+def test_a_gzipped_sitemap_cut_at_the_bound_inside_an_entry_never_yields_a_partial_url(spider_for):
+    xml = urlset(url("/a/early"), url("/a/late"))
+    for cut in _cuts(xml, b"/a/late")[::3]:
+        spider = spider_for(DOWNLOAD_MAXSIZE=cut)
+        got = document(spider, gzip.compress(xml), at=f"{BASE}/sitemap.xml.gz")
+        assert outcome(got) == [(f"{BASE}/a/early", None)], (cut, xml[:cut][-30:])
+
+
+def test_a_truncated_index_asks_for_no_partial_child(spider_for):
+    xml = index(("/s1.xml", None), ("/s2-long-name.xml", None))
+    cut = xml.index(b"s2-long") + 3
+    got = document(spider_for(), xml[:cut], flags=["download_stopped"])
+    assert [r.url for r in got] == [f"{BASE}/s1.xml"]
+
+
+def test_a_truncated_feed_keeps_its_complete_items_only():
+    rss = b"<rss><channel><item><link>%s/a/1</link></item><item><link>%s/a/2-partial" % (BASE.encode(), BASE.encode())
+    assert [e.url for e in parse_document(rss, BASE, truncated=True).entries] == [f"{BASE}/a/1"]
+    atom = b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><link href="/a/1"/></entry><entry><link href="/a/2'
+    assert [e.url for e in parse_document(atom, BASE, truncated=True).entries] == [f"{BASE}/a/1"]
+    # not a single complete entry: none, but the kind of document is still known
+    doc = parse_document(b"<urlset><url><loc>http://x.org/a/partial", BASE, truncated=True)
+    assert (doc.kind, doc.entries) == ("sitemap", [])
+    # a document not known to be truncated is read as before, open entries included
+    assert len(parse_document(rss, BASE).entries) == 2
