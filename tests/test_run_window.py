@@ -4,6 +4,7 @@ today, the first day the DAG processes) and the exact refusals. In-process and f
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -13,6 +14,16 @@ from ingest.runs import EARLIEST, RunRefused, run_day
 NOW = datetime(2026, 12, 4, 17, 30, tzinfo=UTC)
 PLUS_TWO = timezone(timedelta(hours=2))
 MINUS_FIVE = timezone(timedelta(hours=-5))
+
+
+@pytest.fixture(autouse=True, params=["UTC", "America/New_York", "Pacific/Kiritimati"])
+def local_zone(request, monkeypatch):
+    """The machine's own zone never matters: every day is a UTC day (a worker may run in any zone)."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.mark.parametrize(
