@@ -292,3 +292,16 @@ def test_a_jobdir_keeps_whole_fingerprints_and_a_new_filter_reads_them(tmp_path)
     assert again.request_seen(Request("http://x.org/a")) is True
     assert again.request_seen(Request("http://x.org/b")) is False
     again.close("finished")
+
+
+class _PathOnly:
+    """A request fingerprinter that ignores the query string."""
+
+    def fingerprint(self, request: Request) -> bytes:
+        return hashlib.sha1(request.url.split("?")[0].encode()).digest()  # noqa: S324 - a test fingerprint
+
+
+def test_the_crawls_request_fingerprinter_is_used():
+    f = DigestDupeFilter.from_crawler(get_crawler(settings_dict={"REQUEST_FINGERPRINTER_CLASS": _PathOnly}))
+    assert f.request_seen(Request("http://x.org/a?page=1")) is False
+    assert f.request_seen(Request("http://x.org/a?page=2")) is True

@@ -649,3 +649,128 @@ def test_a_truncated_feed_keeps_its_complete_items_only():
     assert (doc.kind, doc.entries) == ("sitemap", [])
     # a document not known to be truncated is read as before, open entries included
     assert len(parse_document(rss, BASE).entries) == 2
+
+
+# -- what the spider hands on, exactly ---------------------------------------------------------------------------------
+
+POLITE_SOURCES = f"""
+sources:
+  - name: polite
+    sitemaps: ["{BASE}/sitemap.xml"]
+    allowed_domains: ["news.example.org"]
+    politeness: {{download_delay: 3, concurrency: 4}}
+"""
+
+
+def test_the_sources_politeness_and_the_run_settings_are_set_at_spider_priority(spider_for, tmp_path):
+    (tmp_path / "sources.yaml").write_text(POLITE_SOURCES)
+    s = spider_for("polite").crawler.settings
+    assert (s.getfloat("DOWNLOAD_DELAY"), s.getint("CONCURRENT_REQUESTS_PER_DOMAIN")) == (3.0, 4)
+    assert s.getpriority("DOWNLOAD_DELAY") == s.getpriority("CONCURRENT_REQUESTS_PER_DOMAIN") == 30
+    fast = spider_for("polite", NEWS_POLITE=False).crawler.settings
+    assert fast.getfloat("DOWNLOAD_DELAY") == 0 and fast.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 16
+    assert fast.getpriority("DOWNLOAD_DELAY") == fast.getpriority("AUTOTHROTTLE_ENABLED") == 30
+    s3 = spider_for("polite", out="s3://bucket/raw/polite", NEWS_LOCAL_DIR=str(tmp_path / "l")).crawler.settings
+    assert s3.getpriority("NEWS_UPLOAD_URL") == 30
+
+
+def test_an_s3_run_stages_in_a_temporary_folder_named_after_its_source(spider_for):
+    import shutil
+    from pathlib import Path
+
+    from spiders.robots import RobotsTxt
+
+    spider = spider_for(out="s3://bucket/raw/daily")
+    staging = Path(spider.crawler.settings.get("NEWS_OUT_DIR"))
+    try:
+        assert staging.name.startswith("news-daily-") and staging.is_dir()
+        assert spider._robots is RobotsTxt.for_crawler(spider.crawler)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def test_relative_locations_are_read_against_the_documents_url(spider_for):
+    got = document(spider_for(), urlset("<url><loc>/a/rel</loc></url>"), at=f"{BASE}/maps/sitemap.xml")
+    assert outcome(got) == [(f"{BASE}/a/rel", None)]
+
+
+def test_what_is_logged_of_a_cut_or_unusable_document(spider_for, caplog):
+    spider = spider_for(NEWS_MAX_ENTRIES=1)
+    with caplog.at_level("WARNING"):
+        document(spider, urlset(url("/a/1"), url("/a/2")), at=f"{BASE}/one.xml")
+        document(spider, urlset(url("/a/3")), flags=["download_stopped"], at=f"{BASE}/two.xml")
+        document(spider, b"<html/>", at=f"{BASE}/three.xml")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"discovery document {BASE}/one.xml truncated at its entry limit",
+        f"discovery document {BASE}/two.xml truncated at its size limit",
+        f"unusable discovery document {BASE}/three.xml: not_a_feed_or_sitemap",
+    ]
+
+
+def test_a_document_without_depth_or_origin_is_a_top_level_sitemap(spider_for):
+    spider = spider_for()
+    request = Request(f"{BASE}/bare-index.xml")
+    body = index(("/c.xml", None))
+    got = list(spider.parse_document(XmlResponse(request.url, body=body, request=request)))
+    assert [(r.meta["depth_level"], r.meta["origin"]) for r in got] == [(1, "sitemap-child")]
+    request = Request(f"{BASE}/bare.xml")
+    got = list(spider.parse_document(XmlResponse(request.url, body=urlset(url("/a/b")), request=request)))
+    assert [r.meta[ARTICLE][1] for r in got] == ["sitemap"]
+
+
+def test_a_sitemap_index_keeps_no_validators(spider_for):
+    spider = spider_for()
+    document(spider, index(("/c.xml", None)), headers={"ETag": '"e"'})
+    assert spider._revisits.current == {}  # its children's answers tell what changed, not its own
+
+
+def test_the_children_of_a_robots_child_index_are_robots_children(spider_for):
+    got = document(spider_for(), index(("/deep.xml", None)), origin="robots-child", depth=1)
+    assert [(r.meta["origin"], r.meta["depth_level"]) for r in got] == [("robots-child", 2)]
+
+
+def test_a_reject_names_its_canonical_url_and_how_it_was_found(spider_for, tmp_path):
+    path = tmp_path / "index.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(json.dumps({"url": f"{BASE}/a/old", "warc_file": "p", "fetched_at": "2025-06-02T10:00:00Z"}) + "\n")
+    spider = spider_for(NEWS_DEDUP_INDEXES=[str(path)], NEWS_MAX_ENTRIES=1)
+    got = document(spider, urlset(url("/a/private/x?utm_source=a"), url("/a/old?utm_source=b", None),
+                                  url("/a/late?utm_source=c")))  # fmt: skip
+    assert [(r.canonical_url, r.discovered_by, r.reason) for r in got] == [
+        (f"{BASE}/a/private/x", "sitemap", "denied_pattern"),
+        (f"{BASE}/a/old", "sitemap", "captured_earlier"),
+        (f"{BASE}/a/late", "sitemap", "entry_limit"),
+    ]
+
+
+def test_an_archived_capture_is_read_by_the_article_callbacks(spider_for):
+    spider = spider_for()
+    capture = Candidate(f"{BASE}/a/x", "commoncrawl", "2025-06-02T09:00:00Z", "https://data.example/f.warc.gz", 0, 9)
+    (got,) = consider(spider, f"{BASE}/a/x", None, archive=capture)
+    assert got.callback == spider.parse_article and got.errback == spider.article_error
+    assert got.headers.get("Range") == b"bytes=0-8"
+
+
+def test_the_inflater_is_never_asked_for_more_than_the_bound_leaves(monkeypatch):
+    """The bound holds in memory too: each member is inflated at most to the room left (+1 byte, to tell a cut)."""
+    asked = []
+    real = zlib.decompressobj
+
+    class Spy:
+        def __init__(self, **kw):
+            self.inner = real(**kw)
+
+        def decompress(self, data, max_length=0):
+            asked.append(max_length)
+            return self.inner.decompress(data, max_length)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(discovery.zlib, "decompressobj", Spy)
+    packed = gzip.compress(b"a" * 300) + gzip.compress(b"b" * 5000)
+    assert gunzip_bounded(packed, 1000) == (b"a" * 300 + b"b" * 700, True)
+    assert asked == [1001, 701]
+    asked.clear()
+    assert gunzip_bounded(packed, 0) == (b"a" * 300 + b"b" * 5000, False)
+    assert asked == [0, 0]
