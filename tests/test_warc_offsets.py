@@ -263,3 +263,26 @@ def test_the_shipped_gzip_level_is_6():
 def test_the_digests_are_sha1_base32():
     assert warc._digest(b"ab", b"c") == sha1(b"abc") == b"sha1:" + b32encode(hashlib.sha1(b"abc").digest())  # noqa: S324
     assert warc.EMPTY_DIGEST == b"sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"
+
+
+def test_an_ascii_url_goes_on_the_request_line_as_it_was_sent():
+    _, request = page_records(item(1, url="http://news.example.org/a|b^{c}"), DATE)
+    assert parse(b"".join(request))[1].startswith(b"GET /a|b^{c} HTTP/1.1\r\n")
+
+
+def test_a_new_writer_has_written_nothing(tmp_path):
+    writer = RollingWarcWriter(tmp_path, max_bytes=10**9)
+    assert writer.bytes_written == 0 and writer.files == []
+    assert writer.write(item(1)) == ("part-00000.warc.gz", 0)
+
+
+@pytest.mark.parametrize("level", [0, 9])
+def test_both_records_are_compressed_at_the_writers_level(tmp_path, level):
+    writer = RollingWarcWriter(tmp_path, max_bytes=10**9, level=level)
+    page = item(1, b"<p>" + b"the same words again " * 400 + b"</p>")
+    writer.write(page)
+    writer.close()
+    with open(tmp_path / "part-00000.warc.gz", "rb") as fh:
+        for _ in range(2):  # the response record, then the request record
+            data, used = one_member(fh)
+            assert (used > len(data)) is (level == 0)  # level 0 stores; 6 or 9 would compress
