@@ -70,6 +70,36 @@ MODULES = {
                   "tests/test_frozen_contracts.py::test_the_delta_table_has_the_frozen_columns",
                   "-k", "not free_running and not during_20_republishes and not stopped_before"],
     },
+    "spiders/dedup.py": {
+        "before": ["tests/test_spider_dedup.py", "tests/test_spider_memory.py::test_digest_set_answers_as_a_set"],
+        "after": ["tests/test_spider_memory.py::test_digest_set_answers_as_a_set", "tests/test_dedup_contract.py"],
+    },
+    "spiders/warc.py": {
+        "only": "x_gzip_member|x__record|x_page_records|x_archive_fields|x__http_block|x__digest|RollingWarcWriter",
+        "before": ["tests/test_spider_capture.py", "-k", "not crawl"],
+        "after": ["tests/test_spider_capture.py", "tests/test_warc_offsets.py", "-k", "not crawl"],
+    },
+    "spiders/discovery.py": {
+        "only": "x_gunzip_bounded|x_parse_document",  # the bounds: gunzip size, entry count, what a cut document gives
+        "before": ["tests/test_spider_memory.py", "-k", "not articles"],
+        "after": ["tests/test_spider_memory.py", "tests/test_discovery_bounds.py", "-k", "not articles"],
+    },
+    "spiders/spiders/news.py": {
+        # the limits, the window and the bounds at discovery (the article callbacks and archives are not scoped)
+        "only": "(__init__|_configure|_document_request|parse_document|_follow_index|_consider|_url_reason"
+                "|_allowed_host)__mutmut",
+        "before": ["tests/test_spider.py"],
+        "after": ["tests/test_discovery_bounds.py"],
+    },
+    "ingest/runs.py": {
+        "only": "x_run_day",
+        "before": ["tests/test_run_days.py",
+                   "tests/test_frozen_contracts.py::test_the_crawl_task_asks_for_one_utc_day_and_its_partition",
+                   "-k", "not refused_runs and not bad_setting"],
+        "after": ["tests/test_run_days.py", "tests/test_run_window.py",
+                  "tests/test_frozen_contracts.py::test_the_crawl_task_asks_for_one_utc_day_and_its_partition",
+                  "-k", "not refused_runs and not bad_setting"],
+    },
 }
 
 

@@ -20,6 +20,7 @@ from spiders.dates import parse_date
 
 MAX_ENTRIES = 50_000  # the sitemap protocol's own limit per file
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:url|sitemap|item|entry)\s*>", re.IGNORECASE)  # an entry's end tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +101,26 @@ def _child_text(elem: etree._Element, *names: str) -> str | None:
     return None
 
 
-def parse_document(body: bytes, base_url: str, max_entries: int = MAX_ENTRIES) -> Document:
+def parse_document(body: bytes, base_url: str, max_entries: int = MAX_ENTRIES, truncated: bool = False) -> Document:
     """A feed or sitemap body (already gunzipped) as entries; never raises on bad input.
 
     A well-formed document is parsed as a stream, each entry's elements dropped once read, so a large sitemap
     never stands in memory as a tree (~1 KiB an entry). Anything else (an error, or even a warning) is parsed
     again whole by the recovering parser, which salvages what it can and counts the document as malformed.
+    `truncated`: the body was cut short (at a size limit); an entry still open at the cut is dropped, since the
+    recovering parser would close it and its URL may be cut too (`<loc>https://x.org/2025/06/a-sto`).
     """
     if not body.strip():
         return Document(None, error="empty_document")
     if _ENTITY_DECL.search(body):
         return Document(None, error="xml_entities_forbidden")
+    complete = True
+    if truncated:
+        end = max((m.end() for m in _ENTRY_END.finditer(body)), default=0)  # after the last entry that ended
+        body, complete = (body[:end], True) if end else (body, False)
     doc = _parse_streaming(body, base_url) or _parse_recovering(body, base_url)
+    if not complete:  # not one entry ended before the cut
+        doc.entries = []
     if len(doc.entries) > max_entries:
         doc.entries, doc.overflow = doc.entries[:max_entries], doc.entries[max_entries:]
     return doc

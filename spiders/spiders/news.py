@@ -223,7 +223,7 @@ class NewsSpider(Spider):
                 stats.inc_value("news/discovery_errors/bad_gzip")
                 return
             truncated = truncated or cut
-        doc = parse_document(body, response.url, self._max_entries)
+        doc = parse_document(body, response.url, self._max_entries, truncated)
         if truncated or doc.overflow:  # entries lost past the size limit, or seen past the entry limit
             stats.inc_value("news/discovery_errors/truncated")
             self.logger.warning("discovery document %s truncated at its %s limit", response.url,
