@@ -1,0 +1,43 @@
+# ruff: noqa: E501 - one written paragraph and its expected result per line
+"""The appeal rules each on their own, against hand-written paragraphs with the outcome a person expects.
+
+Issue #18: a test per rule family that fails when that family breaks (the money-per-period family never
+matching, a call-to-action phrase dropped from a lexicon, a rule that can no longer fire), with news that
+merely talks about donations, subscriptions or newsletters beside each positive. Expected outcomes are
+written here, never derived from the module's own regular expressions. The mutation run of
+cleaners/appeals.py (bench/mutation.py, bench/README.md) uses these tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cleaners import appeals
+from cleaners.appeals import matcher, score
+from cleaners.lexicons import LexiconError, _load
+
+
+def _fired(text: str, lang: str) -> list[str]:
+    m = matcher((lang,))
+    low, words, keys, cjk = appeals._tokens(text)
+    return [r.id for r in m.fired(text, low, m.keys(words, keys), cjk, words)]
+
+
+# --- openers written with British and American spelling (the lexicon once wrote "favou?r") ----------------
+
+
+@pytest.mark.parametrize(
+    "line", ["A quick favour:", "A quick favor:", "We have a small favour to ask.", "We have a small favor to ask."]
+)
+def test_favour_openers_match_both_spellings(line: str) -> None:
+    assert score(line, ("en",)).opener, line
+
+
+def test_a_question_mark_inside_a_phrase_word_is_rejected(tmp_path: Path) -> None:
+    """Phrases are not regular expressions: "favou?r" only ever matched the text "favou?r"."""
+    path = tmp_path / "xx.yaml"
+    path.write_text('language: xx\nopeners: ["a quick favou?r"]\n', encoding="utf-8")
+    with pytest.raises(LexiconError, match="only ends a word"):
+        _load(path)
