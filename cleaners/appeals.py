@@ -83,7 +83,8 @@ def _token_rx(tok: str, cjk: bool, clitic: str, lead: bool = True) -> str:
     alts = tok.rstrip("?").split("|")
     if len(alts) == 1 and not clitic:
         return _alt_rx(alts[0], cjk, lead)
-    inner = "|".join(_alt_rx(a, cjk, lead) for a in alts)
+    # with a proclitic the boundary goes before it (a lookbehind between it and the word would never match)
+    inner = "|".join(_alt_rx(a, cjk, lead and not clitic) for a in alts)
     if cjk or not clitic:
         return f"(?:{inner})"
     return rf"(?<!\w){clitic}(?:{inner})" if lead else rf"{clitic}(?:{inner})"

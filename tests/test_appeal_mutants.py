@@ -41,3 +41,25 @@ def test_a_question_mark_inside_a_phrase_word_is_rejected(tmp_path: Path) -> Non
     path.write_text('language: xx\nopeners: ["a quick favou?r"]\n', encoding="utf-8")
     with pytest.raises(LexiconError, match="only ends a word"):
         _load(path)
+
+
+# --- Arabic: a particle attached to any word of a phrase, not only its first -----------------------------
+
+# (text, the rule that must fire): و "and" / ف "so" / ب "with" / ال "the" written onto a later word
+ARABIC_CLITIC_LATER = [
+    ("ادعم وصحافة الحي", "appeal:cta:ar:support-us"),  # "support, and the journalism of the quarter": و on word 2
+    ("تابعونا وعلى فيسبوك", "appeal:social:ar:follow-us"),  # "follow us, and on Facebook"
+    ("اشتركوا ولمواصلة القراءة", "appeal:subscription:ar:subscribe-to-read"),  # "subscribe, and to keep reading"
+    ("ساهم في ودعم الموقع", "appeal:cta:ar:support-us"),  # "contribute to, and support"
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), ARABIC_CLITIC_LATER, ids=[f"ar-later-{i}" for i in range(len(ARABIC_CLITIC_LATER))])
+def test_arabic_particle_is_stripped_from_every_word_of_a_phrase(text: str, rule: str) -> None:
+    assert rule in _fired(text, "ar"), (text, _fired(text, "ar"))
+
+
+def test_arabic_opener_with_a_particle_on_its_first_word() -> None:
+    assert score("ورسالة من التحرير", ("ar",)).opener  # "and a message from the editors"
+    assert score("رسالة من التحرير", ("ar",)).opener
+    assert not score("رسالتنا إلى الحكومة واضحة", ("ar",)).opener  # news: "our message to the government is clear"
