@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cleaners import appeals
-from cleaners.appeals import matcher, score
+from cleaners.appeals import is_appeal, matcher, score
 from cleaners.lexicons import LexiconError, _load
 
 
@@ -63,3 +63,24 @@ def test_arabic_opener_with_a_particle_on_its_first_word() -> None:
     assert score("ورسالة من التحرير", ("ar",)).opener  # "and a message from the editors"
     assert score("رسالة من التحرير", ("ar",)).opener
     assert not score("رسالتنا إلى الحكومة واضحة", ("ar",)).opener  # news: "our message to the government is clear"
+
+
+# --- German ad-blocker pleas in both word orders -----------------------------------------------------------
+
+GERMAN_ADBLOCK = [
+    # (paragraph, is an appeal)
+    ("Bitte deaktivieren Sie Ihren Werbeblocker für diese Seite.", True),  # verb first: the imperative
+    ("Deaktiviere deinen Adblocker, um weiterzulesen.", True),
+    ("Pausieren Sie Ihren Ad-Blocker für unsere Seite.", True),
+    ("Bitte den Adblocker deaktivieren, damit die Seite lädt.", True),  # the noun first (the older phrase)
+    ("Nur wenige Nutzer deaktivieren ihren Werbeblocker, wenn eine Seite darum bittet.", False),  # news about it
+    ("Viele Leser deaktivieren den Adblocker nie, zeigt eine Umfrage des Verlegerverbands.", False),
+]
+
+
+@pytest.mark.parametrize(("text", "appeal"), GERMAN_ADBLOCK, ids=[f"de-adblock-{i}" for i in range(len(GERMAN_ADBLOCK))])
+def test_german_ad_blocker_plea_in_either_word_order(text: str, appeal: bool) -> None:
+    rule = is_appeal(text, ("de", "en"))
+    assert (rule is not None) == appeal, (text, score(text, ("de", "en")))
+    if appeal:
+        assert rule.removeprefix("appeal:button:").removeprefix("appeal:") == "adblock:de:adblock"
