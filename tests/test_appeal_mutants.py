@@ -84,3 +84,15 @@ def test_german_ad_blocker_plea_in_either_word_order(text: str, appeal: bool) ->
     assert (rule is not None) == appeal, (text, score(text, ("de", "en")))
     if appeal:
         assert rule.removeprefix("appeal:button:").removeprefix("appeal:") == "adblock:de:adblock"
+
+
+@pytest.mark.parametrize("text", ["Follow our podcast.", "Subscribe to our weekly podcast on city hall."])
+def test_english_podcast_follow_and_subscribe_fire_the_podcast_rule(text: str) -> None:
+    """The phrase was written "listen to|subscribe_to|follow our": a first word "listen", then one of the
+    others, so "follow our podcast" alone never matched."""
+    assert "appeal:podcast:en:podcast" in score(text, ("en",)).fired, text
+
+
+def test_a_story_about_a_podcast_is_not_a_podcast_plea() -> None:
+    text = "The mayor said on her weekly podcast that the bridge would open in May."
+    assert "appeal:podcast:en:podcast" not in score(text, ("en",)).fired and is_appeal(text, ("en",)) is None
