@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from cleaners import appeals
-from cleaners.appeals import is_appeal, matcher, score
-from cleaners.lexicons import LexiconError, _load
+from cleaners.appeals import THRESHOLD, is_appeal, matcher, score, strip_paragraphs
+from cleaners.lexicons import LexiconError, _load, lexicons
 
 
 def _fired(text: str, lang: str) -> list[str]:
@@ -96,3 +96,311 @@ def test_english_podcast_follow_and_subscribe_fire_the_podcast_rule(text: str) -
 def test_a_story_about_a_podcast_is_not_a_podcast_plea() -> None:
     text = "The mayor said on her weekly podcast that the bridge would open in May."
     assert "appeal:podcast:en:podcast" not in score(text, ("en",)).fired and is_appeal(text, ("en",)) is None
+
+
+# --- every English phrase, each in a paragraph where no other appeal rule fires --------------------------
+
+# (rule, paragraph): each paragraph is an appeal, and this rule is the only appeal phrase in it (reader, "we",
+# topic words and imperative verbs may add to the score: they never make an appeal on their own)
+EN_PHRASES = [
+    ("support-us", "Support us if this site matters to you."),
+    ("support-us", "You can support our reporting from the valley."),
+    ("support-us", "You can support local news from the valley."),
+    ("act-now", "Give today, while the match lasts."),
+    ("donate-to", "You can donate to our fund at any time."),
+    ("make-gift", "Make a one-time gift before midnight."),
+    ("become-member", "Become an insider: it costs you less than a coffee."),
+    ("please-support", "Please support the site."),
+    ("please-consider", "Please consider, if you can, becoming a supporter."),
+    ("we-need-you", "We count on you."),
+    ("readers-like-you", "Listeners like you make this show."),
+    ("made-possible", "This work is possible thanks to the support of our readers."),
+    ("made-possible", "Thousands did. Join us now."),
+    ("every-gift", "Every dollar you give helps."),
+    ("chip-in", "Pitch in if you can."),
+    ("help-us", "Help us stay independent."),
+    ("can-you", "Can you help us this week?"),
+    ("if-you-value", "If you enjoyed this article, pass it on."),
+    ("tell-friends", "Tell your friends."),
+    ("tell-friends", "Refer a friend."),
+    ("tell-friends", "Share this story with a friend."),
+    ("join-community", "Join the community of supporters."),
+    ("already-member", "Already a member? Sign in."),
+    ("subscribe-to-read", "Log in to continue."),
+    ("subscribe-to-read", "To continue reading, you need to subscribe."),
+    ("subscribe-to-read", "Subscribe for full access."),
+    ("exclusive", "Exclusively for our members."),
+    ("digital-subscription", "Try unlimited access for a month."),
+    ("newsletter-signup", "Sign up to our daily briefing."),
+    ("newsletter-signup", "Sign up for the evening newsletter."),
+    ("newsletter-signup", "Subscribe to this digest."),
+    ("newsletter-signup", "Receive the newsletter in the inbox of your choice."),
+    ("newsletter-signup", "Join our mailing list."),
+    ("newsletter-inbox", "Straight to your inbox."),
+    ("free-counter", "Read 2 of 3 free articles."),
+    ("free-counter", "3 free stories remaining."),
+    ("free-counter", "This is your final free story."),
+    ("free-counter", "Free stories this month: 3."),
+    ("adblock", "We see you use an adblocker."),
+    ("adblock", "Please turn off the ad blocker."),
+    ("app-download", "Install our app."),
+    ("app-download", "Get the app."),
+    ("app-download", "Available on the Google Play store."),
+    ("podcast", "Follow our podcast."),
+    ("podcast", "Wherever you get your podcasts."),
+    ("follow-us", "Follow me on the networks."),
+    ("follow-us", "Follow the team on Instagram."),
+    ("ads-fund", "Advertising helps pay for this site."),
+    ("ads-fund", "Put us on your whitelist."),
+    ("ads-fund", "Allowlist our site."),
+    ("articles-left", "You have read 3 stories."),
+    ("articles-left", "5 stories remaining."),
+    ("listen-on", "Stream on Pocket Casts."),
+    ("listen-on", "New episodes each Monday."),
+    ("members-get", "Subscribers enjoy unlimited reading."),
+]
+ASKING = ("cta", "subscription", "newsletter", "app", "podcast", "social", "paywall", "adblock")
+
+
+@pytest.mark.parametrize(("rule", "text"), EN_PHRASES, ids=[f"en-{r}-{i}" for i, (r, _) in enumerate(EN_PHRASES)])
+def test_each_english_phrase_alone_makes_its_paragraph_an_appeal(rule: str, text: str) -> None:
+    got = score(text, ("en",))
+    asking = [f for f in got.fired if f.split(":")[1] in ASKING]
+    assert len(asking) == 1 and asking[0].endswith(f":en:{rule}"), got.fired
+    assert got.score >= THRESHOLD and is_appeal(text, ("en",)) in (asking[0], f"appeal:button:{asking[0][7:]}")
+
+
+EN_NEWS = [
+    "The charity said donations rose by a third last year.",
+    "Subscriptions to the city's streaming service doubled, the company reported.",
+    "The newsletter, founded in 1998, covers farm policy in three counties.",
+    "Members of the council voted against the plan on Tuesday night.",
+    "He asked the committee to support the bill before the summer recess.",
+    "Listeners of the station raised $5,000 a year for the shelter, organizers said.",
+    "The app was downloaded two million times after the storm, the developer said.",
+    "Several newspapers have put up paywalls; readers of the Ledger pay $9 a month.",
+]
+
+
+@pytest.mark.parametrize("text", EN_NEWS, ids=[f"en-news-{i}" for i in range(len(EN_NEWS))])
+def test_english_news_about_donations_subscriptions_and_newsletters_is_kept(text: str) -> None:
+    assert is_appeal(text, ("en",)) is None, score(text, ("en",))
+    news = [f"The Norvale council met on Tuesday for the {n} time this year." for n in ("first", "second")]
+    assert strip_paragraphs([news[0], text, news[1]], ["en"]) == ([news[0], text, news[1]], [])
+
+
+# --- money per period, in every language: alone it is a signal, next to "we" it decides ------------------
+
+MONEY = [
+    ("en", "From just $5 a month."), ("de", "Schon ab 5 Euro im Monat."), ("fr", "Dès 5 € par mois."),
+    ("es", "Desde 4 € al mes."), ("it", "Con soli 2 euro al mese."), ("pt", "Por apenas 10 reais por mês."),
+    ("nl", "Voor 5 euro per maand."), ("pl", "Już od 10 zł miesięcznie."), ("ru", "Всего 300 рублей в месяц."),
+    ("uk", "Лише 100 гривень на місяць."), ("sv", "Bara 50 kr i månaden."), ("da", "Kun 50 kr om måneden."),
+    ("no", "Bare 50 kr i måneden."), ("fi", "Vain 5 euroa kuukaudessa."), ("cs", "Jen 100 Kč měsíčně."),
+    ("ro", "Doar 10 lei pe lună."), ("tr", "Ayda sadece 20 TL."), ("ar", "بمبلغ 5 دولارات شهريًا"),
+    ("ja", "月額300円から。"), ("id", "Mulai Rp 10.000 per bulan."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("lang", "text"), MONEY, ids=[f"money-{m[0]}" for m in MONEY])
+def test_an_amount_per_period_fires_the_money_rule_in_every_language(lang: str, text: str) -> None:
+    got = score(text, (lang,))
+    assert got.fired == (f"appeal:money:{lang}",) and got.signal, got
+
+
+NO_MONEY = [
+    ("en", "The ticket costs $5."),  # no period
+    ("en", "Prices rose 5 percent a month."),  # no currency
+    ("en", "Every month, 5 people came."),
+    ("de", "Die Karte kostet 5 Euro."),
+    ("fr", "Le billet coûte 5 €, a dit le maire."),
+    ("en", "We spent $5 on paint, and the fence was done by the end of the month."),  # too far apart
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), NO_MONEY, ids=[f"no-money-{i}" for i in range(len(NO_MONEY))])
+def test_an_amount_without_a_period_close_by_is_not_money_per_period(lang: str, text: str) -> None:
+    assert f"appeal:money:{lang}" not in score(text, (lang,)).fired
+
+
+@pytest.mark.parametrize(
+    ("text", "total"),
+    [("We ask only $5 a month.", 3), ("We ask only $5.", 1), ("Your $5 a month keeps us going.", 4), ("You give $5 a month.", 1)],
+)
+def test_money_counts_two_next_to_the_publisher_speaking_as_we(text: str, total: int) -> None:
+    assert score(text, ("en",)).score == total
+
+
+# --- every rule in the data can fire, through the public scorer --------------------------------------------
+
+
+def _example(variant: str, cjk: bool) -> str:
+    """A paragraph built from a phrase: the first alternative of each word, optional words left out."""
+    words = []
+    for tok in variant.split(" "):
+        if tok == "...":
+            words.append("xq")
+        elif tok == "#":
+            words.append("3")
+        elif not tok.endswith("?"):
+            words.append(tok.split("|")[0].rstrip("*").replace("_", " "))
+    return ("" if cjk else " ").join(words)
+
+
+def _all_rules():
+    for lang, lex in lexicons().items():
+        for r in lex.rules:
+            yield pytest.param(lang, r, id=r.id.encode("ascii", "backslashreplace").decode())
+
+
+@pytest.mark.parametrize(("lang", "rule"), list(_all_rules()))
+def test_every_rule_in_the_data_can_fire(lang: str, rule) -> None:
+    lex = lexicons()[lang]
+    langs = appeals.languages_for([lang])
+    if rule.family in ("reader", "we", "topic"):
+        for w in rule.words:
+            text = f"xq {w.strip('=*')} xq" if not w.startswith("*") else f"xq qqq{w[1:]} xq"
+            assert rule.id in score(text, (lang,)).fired, (w, score(text, (lang,)))
+    elif rule.family == "money":
+        text = f"xq 5 {rule.words[0].rstrip('*')} {_example(appeals.expand(rule.match[0])[0], lex.cjk)} xq"
+        assert rule.id in score(text, (lang,)).fired, text
+    elif rule.family in ("dismiss", "close"):
+        for w in rule.words:
+            got = score(w, langs)
+            assert got.dismiss and got.score == THRESHOLD, (w, got)
+            if rule.family == "close":  # ja lists 閉じる as both: the id is the dismiss rule's, the effect a close's
+                assert appeals.dismiss_key(w) in matcher(langs).close, w
+            else:
+                assert got.rule == rule.id, (w, got)
+    elif rule.family == "opener":
+        for phrase in rule.match:
+            for v in appeals.expand(phrase):
+                text = _example(v, lex.cjk)
+                assert appeals._edges().match_opener(text.lower()) is not None and score(text, langs).opener, text
+    else:  # phrase families: every phrase, and every first-word alternative of it
+        for phrase in rule.match:
+            for v in appeals.expand(phrase):
+                text = _example(v, lex.cjk)
+                if rule.family == "imperative":
+                    text = f"Xq.{'' if lex.cjk else ' '}{text}"
+                got = score(text, (lang,))
+                if rule.family == "reported":
+                    assert got.reported, text
+                else:
+                    assert rule.id in got.fired, (text, got.fired)
+
+
+def test_every_ask_rule_of_every_language_has_an_appeal_button_label() -> None:
+    """`is_button` (menus, links) knows every language's appeal words without being told the language."""
+    for lang, lex in lexicons().items():
+        for r in lex.rules:
+            if r.family in ASKING and not lex.cjk:
+                label = _example(appeals.expand(r.match[0])[0], False)
+                if len(label) <= 40:
+                    assert lang in matcher(None).ask_languages(frozenset(appeals._WORD.findall(label.lower()))), (r.id, label)
+
+
+# --- blocks: opener ... dismiss line, runs after an opener, dismiss lines, adjacency, trailing sentences ------
+
+N = [f"The Norvale council met on Tuesday for the {n} time this year to discuss the new bridge." for n in
+     ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")]  # fmt: skip
+WEAK = "It is simple: we are funded by you."  # "we" + reader: 2, appeal-ish, not an appeal
+STRONG = "Please support our journalism today."  # 7
+BLOCK = "appeal:block:opener:en"
+PLEA = "appeal:button:cta:en:please-support"
+
+
+def _find(paras: list[str]) -> tuple[dict, dict]:
+    return appeals.find_appeals(paras, ("en",))
+
+
+def test_an_opener_takes_everything_up_to_its_dismiss_line() -> None:
+    paras = [N[0], "Dear readers,", "This year has been hard for small newsrooms.", STRONG, "Remind me later", N[1]]
+    assert _find(paras) == ({1: BLOCK, 2: BLOCK, 3: PLEA, 4: "appeal:dismiss:en"}, {})
+    kept, removed = strip_paragraphs(paras, ["en"])
+    assert kept == [N[0], N[1]] and [r.layer for r in removed] == ["text"] * 4
+    assert removed[1].text == "This year has been hard for small newsrooms." and removed[1].rule == BLOCK
+
+
+def test_an_opener_and_a_dismiss_line_make_a_block_without_an_appeal_between() -> None:
+    paras = [N[0], "Dear readers,", "This year has been hard for small newsrooms.", "Not now", N[1]]
+    assert _find(paras) == ({1: BLOCK, 2: BLOCK, 3: "appeal:dismiss:en"}, {})
+
+
+def test_an_opener_without_dismiss_line_runs_to_its_last_appeal_and_the_appeal_ish_lines_after() -> None:
+    paras = [N[0], "Dear readers,", STRONG, WEAK, "Thank you.", N[1], N[2]]
+    assert _find(paras) == ({1: BLOCK, 2: PLEA, 3: BLOCK, 4: BLOCK}, {})
+
+
+def test_an_opener_alone_is_kept() -> None:
+    assert _find([N[0], "Dear readers,", N[1], N[2]]) == ({}, {})
+    assert _find([N[0], "A message from the editor:", N[1]]) == ({}, {})
+
+
+def test_an_opener_reaches_eight_paragraphs_for_its_appeal() -> None:
+    filler = [f"Line {n} of the letter." for n in range(1, 10)]  # neutral, score 0
+    near = [N[0], "Dear readers,", *filler[:7], STRONG, N[1]]  # the appeal 8 paragraphs after the opener
+    assert _find(near)[0] == {**{k: BLOCK for k in range(1, 9)}, 9: PLEA}
+    far = [N[0], "Dear readers,", *filler[:8], STRONG, N[1]]  # 9 after: the opener is on its own
+    assert _find(far)[0] == {10: PLEA}
+
+
+def test_an_opener_block_stops_at_reported_speech_and_at_a_long_paragraph() -> None:
+    quoted = [N[0], "Dear readers,", '"Please support our journalism," the mayor said.', STRONG, N[1]]
+    assert _find(quoted)[0] == {3: PLEA}
+    long = [N[0], "Dear readers,", " ".join(N[:9]), STRONG, N[1]]  # 827 characters of news between
+    assert _find(long)[0] == {3: PLEA}
+
+
+def test_a_dismiss_line_takes_the_appeal_ish_run_before_it_when_it_holds_an_appeal() -> None:
+    assert _find([N[0], WEAK, STRONG, "Not now", N[1]]) == (
+        {1: "appeal:block:dismiss:en", 2: PLEA, 3: "appeal:dismiss:en"}, {})  # fmt: skip
+    assert _find([N[0], WEAK, "Not now", N[1]]) == ({2: "appeal:dismiss:en"}, {})  # no appeal in the run
+
+
+def test_a_close_line_does_not_pull_in_the_lines_before_it() -> None:
+    assert _find([N[0], WEAK, STRONG, "Close", N[1]]) == ({2: PLEA, 3: "appeal:close:en"}, {})
+
+
+def test_a_dismiss_line_reaches_back_at_most_twenty_paragraphs() -> None:
+    weak = [f"We thank you, reader number {n}." for n in range(1, 25)]  # "we" + reader: 2 each
+    paras = [N[0], STRONG, *weak[:18], "Not now", N[1]]  # the appeal 19 paragraphs before the dismiss line
+    drop = _find(paras)[0]
+    assert set(drop) == set(range(1, 21)) and drop[1] == PLEA and drop[20] == "appeal:dismiss:en"
+    paras = [N[0], STRONG, *weak[:20], "Not now", N[1]]  # 21 before: the run stops short of it
+    drop = _find(paras)[0]
+    assert 1 in drop and 2 not in drop and drop[22] == "appeal:dismiss:en"
+
+
+def test_a_paragraph_of_score_three_next_to_an_appeal_joins_it_and_two_does_not() -> None:
+    three = "This site is funded by the generosity of readers."
+    assert _find([N[0], STRONG, three, N[1]]) == ({1: PLEA, 2: "appeal:adjacent:cta:en:made-possible"}, {})
+    assert _find([N[0], three, STRONG, N[1]]) == ({2: PLEA, 1: "appeal:adjacent:cta:en:made-possible"}, {})
+    assert _find([N[0], STRONG, WEAK, N[1]]) == ({1: PLEA}, {})
+    chain = [N[0], STRONG, three, three, N[1]]  # adjacency spreads along a run
+    assert set(_find(chain)[0]) == {1, 2, 3}
+
+
+def test_a_news_paragraph_ending_in_an_appeal_loses_only_that_sentence() -> None:
+    paras = [N[0] + " Support our journalism: donate today.", N[1]]
+    assert _find(paras) == ({}, {0: (len(N[0]) + 1, "appeal:button:cta:en:act-now")})
+    kept, removed = strip_paragraphs(paras, ["en"])
+    assert kept == [N[0], N[1]]
+    assert [(r.rule, r.text) for r in removed] == [
+        ("appeal:trailing-sentence:button:cta:en:act-now", "Support our journalism: donate today.")]  # fmt: skip
+
+
+def test_two_trailing_appeal_sentences_are_cut_together() -> None:
+    paras = [N[0] + " Support our journalism. Donate today.", N[1]]
+    assert _find(paras) == ({}, {0: (len(N[0]) + 1, "appeal:button:cta:en:act-now")})
+
+
+def test_a_long_news_paragraph_below_the_threshold_still_loses_its_trailing_appeal() -> None:
+    para = " ".join(N[:7]) + " Please support the site."  # over 600 characters: one point less, 3 in all
+    assert score(para, ("en",)).score == THRESHOLD - 1
+    assert _find([para, N[9]]) == ({}, {0: (para.index("Please"), PLEA)})
+
+
+def test_a_short_head_is_not_news_to_keep() -> None:
+    """Under 40 characters before the appeal sentence: the paragraph goes whole."""
+    assert _find(["Bridge news. Support our journalism: donate today.", N[1]]) == ({0: "appeal:cta:en:act-now"}, {})
