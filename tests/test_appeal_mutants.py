@@ -440,3 +440,109 @@ def test_a_word_family_does_not_depend_on_the_hash_seed() -> None:
         out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
                              capture_output=True, text=True, check=True)  # fmt: skip
         assert out.stdout.strip() == "('appeal:we:en',)", seed
+
+
+# --- the phrase syntax (lexicons/README.md), on written text --------------------------------------------
+
+
+def _matches(phrase: str, text: str, **kw) -> bool:
+    import re
+
+    return re.search(appeals.phrase_rx(phrase, **kw), text.lower()) is not None
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text", "hit"),
+    [
+        ("support us", "Support us", True),
+        ("support us", "support  us", True),
+        ("support us", "support—us", True),  # up to three signs between words
+        ("support us", "supportus", False),
+        ("support us", "support users", False),  # whole words
+        ("support us", "resupport us", False),
+        ("donat*", "donations", True),  # a stem
+        ("donat*", "predonations", False),
+        ("sign_up now", "sign up now", True),  # a multi-word alternative
+        ("sign_up now", "signup now", True),
+        ("you've read", "you’ve read", True),  # either apostrophe
+        ("you’ve read", "you've read", True),
+        ("read # of #", "read 3 of 5", True),  # numbers
+        ("read # of #", "read 3,5 of 5", True),
+        ("read # of #", "read three of 5", False),
+        ("please consider? support", "please support", True),  # an optional word
+        ("please consider? support", "please consider support", True),
+        ("possible ... support", "possible thanks to the support", True),  # a gap
+        ("possible ... support", "possible " + "x" * 45 + " support", False),  # over 40 characters
+        ("possible ... support", "possible thanks! then the support", False),  # inside one sentence
+        ("a|an? message from", "message from", True),
+        ("a|an? message from", "an message from", True),
+    ],
+)
+def test_phrase_syntax(phrase: str, text: str, hit: bool) -> None:
+    assert _matches(phrase, text) == hit
+
+
+def test_expand_splits_the_first_word_into_its_alternatives_and_drops_an_optional_one() -> None:
+    assert appeals.expand("a|an? message|note from") == ["message from", "note from", "a message|note from", "an message|note from"]
+    assert appeals.expand("donate|give now") == ["donate now", "give now"]
+    assert appeals.expand("# free articles") == ["# free articles"]
+    assert appeals.expand("please? ... help") == ["please ... help"]  # a gap cannot open a phrase
+
+
+def test_gates_are_the_keys_of_the_words_a_match_needs() -> None:
+    assert appeals.phrase_gates("sign_up for ... newsletter* #") == ({"sig"}, {"for"}, {"new"})
+    assert appeals.phrase_gates("/ month|mo") == ({"mon", "mo"},)  # the sign gates nothing
+    assert appeals.phrase_gates("a? quick favour|favor") == ({"qui"}, {"fav"})
+    assert appeals.phrase_gates("月額|年額 ...", cjk=True) == ({"月額", "年額"},)
+    assert appeals._gate_words("sign_up for ... newsletter*") == [(("sign", False),), (("for", False),), (("newsletter", True),)]
+    assert appeals._gate_alternatives("sign_up|log_in for ... newsletter* #") == [("sign_up", "log_in"), ("for",), ("newsletter*",)]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [("Remind me later!", "remind me later"), ("  NOT   now ", "not now"), ("Non-merci", "non merci"), ("×", "×"),
+     ("No, thanks.", "no thanks")],
+)  # fmt: skip
+def test_dismiss_key_drops_case_punctuation_and_spacing(line: str, key: str) -> None:
+    assert appeals.dismiss_key(line) == key
+
+
+def test_a_dismiss_line_is_whole_and_short() -> None:
+    assert score("Not now!", ("en",)).dismiss
+    assert not score("Not now, the mayor said about the vote.", ("en",)).dismiss
+
+
+# --- buttons, languages, an appeal box in another language -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "button"),
+    [("Donate", True), ("Jetzt abonnieren", True), ("Wesprzyj", True), ("寄付する", True), ("Subscribe now", True),
+     ("Home", False), ("", False), ("Sports", False), ("Donate " + "x" * 40, False), ("Donations fell", False)],
+)  # fmt: skip
+def test_is_button(label: str, button: bool) -> None:
+    assert appeals.is_button(label) == button
+
+
+@pytest.mark.parametrize(
+    ("declared", "langs"),
+    [("en_US", ("en",)), ("NB", ("en", "no")), ("nn-NO", ("en", "no")), (" de-AT", ("de", "en")), ("xx", ("en",)),
+     (None, ("en",)), ("pt-BR", ("en", "pt"))],
+)  # fmt: skip
+def test_declared_language_picks_the_lexicons(declared, langs) -> None:
+    assert appeals.article_languages(["ok"], declared) == langs
+
+
+def test_languages_for_adds_the_fallback_and_drops_unknown_languages() -> None:
+    assert appeals.languages_for(["de", "xx"]) == ("de", "en")
+    assert appeals.languages_for([]) == ("en",)
+    assert appeals.languages_for(None) is None
+
+
+def test_a_german_appeal_box_on_an_english_page_is_scored_in_german() -> None:
+    box = "Unterstützen Sie unabhängigen Journalismus."
+    assert appeals._paragraph_score(box, ("en",)).rule.startswith("appeal:") and score(box, ("en",)).score < THRESHOLD
+    german_news = "Der Verein sammelte Spenden für die neue Brücke über den Fluss, berichtete die Zeitung."
+    assert appeals._paragraph_score(german_news, ("en",)).score < THRESHOLD
+    long_box = box + " " + " ".join(N[:3])  # over 300 characters: not rescored
+    assert appeals._paragraph_score(long_box, ("en",)).score < THRESHOLD
