@@ -593,3 +593,23 @@ def test_a_paragraph_of_unknown_language_is_scored_in_the_languages_its_words_su
 def test_a_long_trailing_appeal_sentence_is_cut_too() -> None:
     para = N[0] + " Please support our independent journalism with a gift today."  # over 40 characters
     assert _find([para, N[1]]) == ({}, {0: (len(N[0]) + 1, "appeal:cta:en:please-support")})
+
+
+def test_an_opener_ends_at_its_own_dismiss_line_not_at_one_before_it() -> None:
+    paras = [N[0], "Not now", "Dear readers,", STRONG, "Remind me later", WEAK, N[1]]
+    assert _find(paras)[0] == {1: "appeal:dismiss:en", 2: BLOCK, 3: PLEA, 4: "appeal:dismiss:en"}  # WEAK stays
+
+
+def test_an_appeal_before_the_opener_does_not_make_its_block() -> None:
+    quote = '"Please support our journalism," the mayor said at the opening of the new bridge.'
+    paras = [STRONG, N[0], "Dear readers,", quote, "Remind me later", N[1]]
+    assert _find(paras)[0] == {0: PLEA, 4: "appeal:dismiss:en"}  # the reported quote is news
+
+
+def test_every_dismiss_line_of_an_article_takes_its_run() -> None:
+    paras = [N[0], WEAK, STRONG, "Not now", N[1], N[2], WEAK, STRONG, "Not now", N[3]]
+    assert set(_find(paras)[0]) == {1, 2, 3, 6, 7, 8}
+
+
+def test_a_gate_is_the_longest_word_of_a_multi_word_alternative() -> None:
+    assert appeals.phrase_gates("in_your inbox") == ({"you"}, {"inb"})
