@@ -41,6 +41,13 @@ MODULES = {
         "after": ["tests/test_report.py",
                   "tests/test_frozen_contracts.py", "-k", "report or summary or partial"],
     },
+    "cleaners/appeals.py": {
+        # the in-process appeal tests; the plugin clears the module's caches while mutmut maps tests to functions
+        "before": ["-p", "tests.mutation_caches", "tests/test_appeal_rules_en.py", "tests/test_lexicons.py",
+                   "tests/test_appeal_corpus.py"],
+        "after": ["-p", "tests.mutation_caches", "tests/test_appeal_rules_en.py", "tests/test_lexicons.py",
+                  "tests/test_appeal_corpus.py", "tests/test_appeal_mutants.py"],
+    },
 }
 
 
