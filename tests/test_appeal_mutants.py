@@ -613,3 +613,9 @@ def test_every_dismiss_line_of_an_article_takes_its_run() -> None:
 
 def test_a_gate_is_the_longest_word_of_a_multi_word_alternative() -> None:
     assert appeals.phrase_gates("in_your inbox") == ({"you"}, {"inb"})
+
+
+def test_an_opener_without_an_appeal_in_reach_does_not_stop_the_next_opener() -> None:
+    filler = [f"Line {n} of the letter." for n in range(1, 10)]  # neutral, score 0
+    paras = [N[0], "Dear readers,", *filler, "A message from the editor:", STRONG, N[1]]
+    assert _find(paras)[0] == {11: BLOCK, 12: PLEA}
