@@ -100,6 +100,13 @@ MODULES = {
                   "tests/test_frozen_contracts.py::test_the_crawl_task_asks_for_one_utc_day_and_its_partition",
                   "-k", "not refused_runs and not bad_setting"],
     },
+    "cleaners/appeals.py": {
+        # the in-process appeal tests; the plugin clears the module's caches while mutmut maps tests to functions
+        "before": ["-p", "tests.mutation_caches", "tests/test_appeal_rules_en.py", "tests/test_lexicons.py",
+                   "tests/test_appeal_corpus.py"],
+        "after": ["-p", "tests.mutation_caches", "tests/test_appeal_rules_en.py", "tests/test_lexicons.py",
+                  "tests/test_appeal_corpus.py", "tests/test_appeal_mutants.py"],
+    },
 }
 
 

@@ -83,7 +83,8 @@ def _token_rx(tok: str, cjk: bool, clitic: str, lead: bool = True) -> str:
     alts = tok.rstrip("?").split("|")
     if len(alts) == 1 and not clitic:
         return _alt_rx(alts[0], cjk, lead)
-    inner = "|".join(_alt_rx(a, cjk, lead) for a in alts)
+    # with a proclitic the boundary goes before it (a lookbehind between it and the word would never match)
+    inner = "|".join(_alt_rx(a, cjk, lead and not clitic) for a in alts)
     if cjk or not clitic:
         return f"(?:{inner})"
     return rf"(?<!\w){clitic}(?:{inner})" if lead else rf"{clitic}(?:{inner})"
@@ -274,34 +275,38 @@ class Words:
     def find(self, s: str, low: str, words: set[str], keys: set[str], cjk_text: bool) -> dict[str, str]:
         """{family: rule id} of the families with a word in the text (`keys`: the words' keys).
         Words written in capitals in a mixed-case text ("US") are acronyms, not pronouns."""
-        found: dict[str, tuple[str, str]] = {}  # family -> (word, rule id)
+        found: dict[str, list[tuple[str, str]]] = {}  # family -> [(word, rule id)]
         for w in words & self.exact.keys():
             for fam, rid in self.exact[w]:
-                found.setdefault(fam, (w, rid))
+                found.setdefault(fam, []).append((w, rid))
         for k in keys & self.stems.keys():
             pairs = self.stems[k]
             for w in words:
                 if w.startswith(k):
                     for stem, fam, rid in pairs:
                         if w.startswith(stem):
-                            found.setdefault(fam, (w, rid))
+                            found.setdefault(fam, []).append((w, rid))
         if self.ends:
             for w in words:
                 if w.endswith(self.ends):
                     for x, fam, rid in self.suffixes:
                         if w.endswith(x) and len(w) > len(x) + 1:
-                            found.setdefault(fam, (w, rid))
+                            found.setdefault(fam, []).append((w, rid))
         out: dict[str, str] = {}
         if found:
-            maybe = any(len(w) > 1 and w.upper() in s for w, _ in found.values())
+            # a family counts when one of its words is not an acronym ("The US and our allies": "our"); the
+            # first word in alphabetical order names the rule, the same in every process (sets are hash-ordered)
+            maybe = any(len(w) > 1 and w.upper() in s for hits in found.values() for w, _ in hits)
             acronyms = {w.lower() for w in _WORD.findall(s) if w.isupper() and len(w) > 1} if maybe else ()
-            if acronyms and not s.isupper():
-                mixed = {w.lower() for w in _WORD.findall(s) if not (w.isupper() and len(w) > 1)}
-                for fam, (w, rid) in found.items():
-                    if w not in acronyms or w in mixed:
-                        out[fam] = rid
-            else:
-                out = {fam: rid for fam, (_, rid) in found.items()}
+            mixed = (
+                {w.lower() for w in _WORD.findall(s) if not (w.isupper() and len(w) > 1)}
+                if acronyms and not s.isupper()
+                else None
+            )
+            for fam, hits in found.items():
+                ok = [h for h in hits if mixed is None or h[0] not in acronyms or h[0] in mixed]
+                if ok:
+                    out[fam] = min(ok)[1]
         if self.cased:
             for w in set(_WORD.findall(s)) & self.cased.keys():
                 for fam, rid in self.cased[w]:

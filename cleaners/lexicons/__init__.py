@@ -126,6 +126,8 @@ def check_phrase(phrase: str, cjk: bool) -> None:
             stem = alt.rstrip("*")
             if not stem:
                 raise LexiconError(f"bad phrase {phrase!r}: empty alternative")
+            if "?" in alt:  # not a regular expression: "favou?r" would only match itself
+                raise LexiconError(f"bad phrase {phrase!r}: '?' only ends a word (optional word), in {alt!r}")
             if alt.endswith("*") and not cjk and len(stem) < KEY_LEN:
                 raise LexiconError(f"bad phrase {phrase!r}: stem {alt!r} shorter than {KEY_LEN} characters")
 
