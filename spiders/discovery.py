@@ -45,9 +45,9 @@ class Document:
 
 def gunzip_bounded(data: bytes, max_size: int) -> tuple[bytes, bool]:
     """Inflate gzip data, every member of it (a multi-member file is one document, as gzip reads it), never
-    holding more than `max_size` bytes (0: no limit). Returns (the data, whether it was cut at `max_size`).
-    A truncated stream gives what was readable, as does junk after a complete member; zlib.error when not
-    even the first member can be read."""
+    holding more than `max_size` bytes (0: no limit). Returns (the data, whether it is incomplete: cut at
+    `max_size`, or a stream that ends inside a member, whose last entry may be cut too). Junk after a
+    complete member is not read and not counted; zlib.error when not even the first member can be read."""
     out, rest = bytearray(), data
     while rest:
         inflater = zlib.decompressobj(wbits=31)
@@ -61,7 +61,7 @@ def gunzip_bounded(data: bytes, max_size: int) -> tuple[bytes, bool]:
         if max_size and (len(out) > max_size or inflater.unconsumed_tail):
             return bytes(out[:max_size]), True
         if not inflater.eof:
-            break  # a stream cut short: what was readable
+            return bytes(out), True  # a stream cut short: what was readable
         rest = inflater.unused_data
         if not rest.strip(b"\0"):
             break  # zero padding after the last member, as gzip allows

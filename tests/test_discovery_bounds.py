@@ -128,7 +128,7 @@ def test_members_count_together_against_the_bound():
 
 def test_what_a_damaged_gzip_gives():
     packed = gzip.compress(b"x" * 1000 + b"y" * 1000, 1)
-    assert gunzip_bounded(packed[: len(packed) // 2], 0)[1] is False  # cut short: what was readable
+    assert gunzip_bounded(packed[: len(packed) // 2], 0)[1] is True  # cut short: what was readable, incomplete
     cut, _ = gunzip_bounded(packed[: len(packed) // 2], 0)
     assert (b"x" * 1000 + b"y" * 1000).startswith(cut) and 0 < len(cut) < 2000
     assert gunzip_bounded(packed + b"\0" * 16, 0) == (b"x" * 1000 + b"y" * 1000, False)  # zero padding
@@ -376,6 +376,20 @@ def test_a_gzipped_sitemap_is_bounded_by_download_maxsize(spider_for):
     got = document(whole, gzip.compress(xml), at=f"{BASE}/sitemap.xml.gz")
     assert outcome(got) == [(f"{BASE}/a/early", None), (f"{BASE}/a/late", None)]
     assert "news/discovery_errors/truncated" not in stats(whole)
+
+
+def test_a_gzip_stream_cut_short_gives_its_whole_entries_only(spider_for, caplog):
+    xml = urlset(url("/a/early"), url("/a/late-story-with-a-long-name"))
+    packed = gzip.compress(xml, 1)
+    for keep in range(len(packed) - 30, len(packed) - 8):  # the deflate data ends inside the second entry or after
+        spider = spider_for()
+        with caplog.at_level("WARNING"):
+            got = document(spider, packed[:keep], at=f"{BASE}/sitemap.xml.gz")
+        assert outcome(got) in ([(f"{BASE}/a/early", None)], [(f"{BASE}/a/early", None),
+                                (f"{BASE}/a/late-story-with-a-long-name", None)])  # fmt: skip
+        assert stats(spider)["news/discovery_errors/truncated"] == 1
+    assert caplog.records[-1].getMessage() == (
+        f"discovery document {BASE}/sitemap.xml.gz truncated at its end (a gzip stream cut short)")
 
 
 def test_a_bad_gzip_is_counted_and_read_no_further(spider_for):

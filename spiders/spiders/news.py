@@ -226,8 +226,10 @@ class NewsSpider(Spider):
         doc = parse_document(body, response.url, self._max_entries, truncated)
         if truncated or doc.overflow:  # entries lost past the size limit, or seen past the entry limit
             stats.inc_value("news/discovery_errors/truncated")
-            self.logger.warning("discovery document %s truncated at its %s limit", response.url,
-                                "entry" if doc.overflow else "size")  # fmt: skip
+            at_size = "download_stopped" in response.flags or (self._maxsize and len(body) >= self._maxsize)
+            self.logger.warning("discovery document %s truncated at its %s", response.url,
+                                "entry limit" if doc.overflow else "size limit" if at_size
+                                else "end (a gzip stream cut short)")  # fmt: skip
         if doc.error:
             stats.inc_value(f"news/discovery_errors/{doc.error}")
             if doc.kind is None:
