@@ -351,6 +351,9 @@ def test_cli_serves_until_interrupted(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        # Ctrl-C in a terminal: a suite started in the background (`make test &`, CI runners) ignores SIGINT, and
+        # the child would inherit that and never stop (Python installs no KeyboardInterrupt handler then)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         lines = []
