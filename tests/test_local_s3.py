@@ -47,8 +47,12 @@ def test_a_port_taken_while_paused_fails_the_resume_loudly_and_the_server_lives_
     s3.put_object(Bucket="outage-test", Key="k", Body=b"kept")
     server.pause()
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # as the server binds (SO_REUSEADDR): its closed connections' TIME_WAIT or keep-alive sockets on the port
+    # must not stop the holder; only a listener stops the server's bind
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         holder.bind((server.host, server.port))
+        holder.listen(1)
         with pytest.raises(RuntimeError, match="resume failed"):
             server.resume()
         assert server._proc.poll() is None, "the server process ended on the failed bind"
