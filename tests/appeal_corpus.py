@@ -111,3 +111,17 @@ def table(results: dict[str, Tally]) -> str:
     clean = sum(t.clean for t in results.values())
     rows.append(f"languages with no appeal line kept and no news line lost: {clean} of {len(results)}")
     return "\n".join(rows)
+
+
+def phrase_example(variant: str, cjk: bool = False) -> str:
+    """A text built from one expanded lexicon phrase: the first alternative of each word, optional words left
+    out, a filler word for a gap ("...") and a digit for a number ("#")."""
+    words = []
+    for tok in variant.split(" "):
+        if tok == "...":
+            words.append("xq")
+        elif tok == "#":
+            words.append("3")
+        elif not tok.endswith("?"):
+            words.append(tok.split("|")[0].rstrip("*").replace("_", " "))
+    return ("" if cjk else " ").join(words)

@@ -17,6 +17,7 @@ import pytest
 from cleaners import appeals
 from cleaners.appeals import THRESHOLD, is_appeal, matcher, score, strip_paragraphs
 from cleaners.lexicons import LexiconError, _load, lexicons
+from tests.appeal_corpus import phrase_example
 
 
 def _fired(text: str, lang: str) -> list[str]:
@@ -234,19 +235,6 @@ def test_money_counts_two_next_to_the_publisher_speaking_as_we(text: str, total:
 # --- every rule in the data can fire, through the public scorer --------------------------------------------
 
 
-def _example(variant: str, cjk: bool) -> str:
-    """A paragraph built from a phrase: the first alternative of each word, optional words left out."""
-    words = []
-    for tok in variant.split(" "):
-        if tok == "...":
-            words.append("xq")
-        elif tok == "#":
-            words.append("3")
-        elif not tok.endswith("?"):
-            words.append(tok.split("|")[0].rstrip("*").replace("_", " "))
-    return ("" if cjk else " ").join(words)
-
-
 SHARED_OPENERS = {"hilsen fra": "appeal:opener:da", "nota da": "appeal:opener:it", "queridos lector": "appeal:opener:es",
                   "queridas lector": "appeal:opener:es"}  # fmt: skip
 
@@ -266,7 +254,7 @@ def test_every_rule_in_the_data_can_fire(lang: str, rule) -> None:
             text = f"xq {w.strip('=*')} xq" if not w.startswith("*") else f"xq qqq{w[1:]} xq"
             assert rule.id in score(text, (lang,)).fired, (w, score(text, (lang,)))
     elif rule.family == "money":
-        text = f"xq 5 {rule.words[0].rstrip('*')} {_example(appeals.expand(rule.match[0])[0], lex.cjk)} xq"
+        text = f"xq 5 {rule.words[0].rstrip('*')} {phrase_example(appeals.expand(rule.match[0])[0], lex.cjk)} xq"
         assert rule.id in score(text, (lang,)).fired, text
     elif rule.family in ("dismiss", "close"):
         for w in rule.words:
@@ -279,14 +267,14 @@ def test_every_rule_in_the_data_can_fire(lang: str, rule) -> None:
     elif rule.family == "opener":
         for phrase in rule.match:
             for v in appeals.expand(phrase):
-                text = _example(v, lex.cjk)
+                text = phrase_example(v, lex.cjk)
                 # the first opener in lexicon order names the line: a few lines open a box in two languages
                 want = SHARED_OPENERS.get(text, rule.id)
                 assert appeals._edges().match_opener(text.lower()) == want and score(text, langs).opener, text
     else:  # phrase families: every phrase, and every first-word alternative of it
         for phrase in rule.match:
             for v in appeals.expand(phrase):
-                text = _example(v, lex.cjk)
+                text = phrase_example(v, lex.cjk)
                 if rule.family == "imperative":
                     text = f"Xq.{'' if lex.cjk else ' '}{text}"
                 got = score(text, (lang,))
@@ -301,7 +289,7 @@ def test_every_ask_rule_of_every_language_has_an_appeal_button_label() -> None:
     for lang, lex in lexicons().items():
         for r in lex.rules:
             if r.family in ASKING and not lex.cjk:
-                label = _example(appeals.expand(r.match[0])[0], False)
+                label = phrase_example(appeals.expand(r.match[0])[0], False)
                 if len(label) <= 40:
                     assert lang in matcher(None).ask_languages(frozenset(appeals._WORD.findall(label.lower()))), (r.id, label)
 

@@ -15,6 +15,7 @@ import pytest
 from cleaners import appeals, clean_html, strip_text
 from cleaners.appeals import expand, matcher, score
 from cleaners.lexicons import ASK_WEIGHTS, HERE, LexiconError, _load, all_rules, languages, lexicons
+from tests.appeal_corpus import phrase_example
 
 REQUIRED = "en de fr es it pt nl pl ru uk sv da no fi cs ro tr ar ja id".split()
 
@@ -38,21 +39,6 @@ def test_rule_ids_are_unique_and_say_family_and_language() -> None:
         assert r.id.startswith(f"appeal:{r.family}:{r.lang}"), r.id
 
 
-def _example(variant: str) -> str:
-    """An input built from a phrase: first alternative of each word, optional words left out."""
-    words = []
-    for tok in variant.split(" "):
-        if tok == "...":
-            words.append("xq")
-        elif tok == "#":
-            words.append("3")
-        elif tok.endswith("?"):
-            continue
-        else:
-            words.append(tok.split("|")[0].rstrip("*").replace("_", " "))
-    return " ".join(words)
-
-
 def _phrase_rules():
     for r in all_rules():
         if r.family in (*ASK_WEIGHTS, "imperative", "reported"):
@@ -63,7 +49,7 @@ def _phrase_rules():
 
 @pytest.mark.parametrize(("rule", "variant"), list(_phrase_rules()))
 def test_every_phrase_rule_fires_alone_in_its_family(rule, variant: str) -> None:
-    text = _example(variant)
+    text = phrase_example(variant)
     sep = "" if lexicons()[rule.lang].cjk else " "
     if rule.family == "imperative":
         text = f"Xq.{sep}{text}"
@@ -88,13 +74,13 @@ def test_every_word_money_opener_and_dismiss_rule_fires(lang: str) -> None:
                 found = m.words.find(text, low, words, m.keys(words, keys), cjk)
                 assert found.get(r.family) == r.id, (text, found)
         elif r.family == "money":
-            period = _example(expand(r.match[0])[0])
+            period = phrase_example(expand(r.match[0])[0])
             cur = r.words[0].rstrip("*")
             assert score(f"xq 5 {cur} {period} xq", (lang,)).fired[-1] == r.id
         elif r.family == "opener":
             for p in r.match:
                 for v in expand(p):
-                    assert score(_example(v), (lang,)).opener, v
+                    assert score(phrase_example(v), (lang,)).opener, v
         elif r.family in ("dismiss", "close"):
             for w in r.words:
                 sc = score(w, (lang,))
