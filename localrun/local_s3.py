@@ -138,6 +138,36 @@ def fixed_port_candidates(count: int = 200) -> list[int]:
     return random.sample(range(start, low), min(count, low - start))
 
 
+def still_accepting(host: str, port: int, wait: float = 5.0) -> str:
+    """'' once a connect to host:port is refused; otherwise who still listens there, for the caller's error.
+
+    A pause answered while the port still accepts would let a test go on against a live endpoint.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            seen = "still accepts connections"
+        except ConnectionRefusedError:
+            return ""
+        except OSError as exc:  # a full backlog drops the SYN: a timeout is not a closed port
+            seen = f"neither accepts nor refuses connections ({exc})"
+        if time.monotonic() > deadline:
+            return f"{host}:{port} {seen}; listeners: {listeners(port)}"
+        time.sleep(0.1)
+
+
+def listeners(port: int) -> str:
+    """`ss`'s view of the listeners on a port (with their processes where visible), for an error message."""
+    try:
+        out = subprocess.run(
+            ["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"(ss failed: {exc})"
+    return " | ".join(line.split(None, 3)[-1] for line in out.splitlines()) or "none"
+
+
 def serve(host: str, port: int) -> None:
     """The child process: moto's S3 app behind `serialise_writes`; SIGUSR1/SIGUSR2 close/reopen the port."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -190,7 +220,8 @@ def serve(host: str, port: int) -> None:
                     server = state.pop("server")
                     server.shutdown()
                     server.server_close()
-                print("paused", flush=True)
+                still = still_accepting(host, port)
+                print(f"pause failed: {still}" if still else "paused", flush=True)
             elif signum == signal.SIGUSR2:
                 error = ""
                 if not state.get("server"):

@@ -328,15 +328,15 @@ def test_s3_endpoint_down_during_the_run_fails_a_task_that_is_retried(topology):
     def crawl_running() -> bool:
         return any(t["task_id"] == "per_source.crawl" and t["state"] == "running" for t in topology.tries(run_id))
 
+    def a_try_failed() -> bool:
+        return any(t["state"] in ("up_for_retry", "failed") for t in topology.tries(run_id))
+
     wait_until(crawl_running, 120, "a running crawl", 0.5)
-    server.pause()
     stopped_at = time.monotonic()
-    assert not listening(host, port), "the S3 endpoint still accepts connections"
     try:
-
-        def a_try_failed() -> bool:
-            return any(t["state"] in ("up_for_retry", "failed") for t in topology.tries(run_id))
-
+        # inside the try: a failed check must still resume the session's endpoint that later tests use
+        server.pause()
+        assert not listening(host, port), "the S3 endpoint still accepts connections"
         wait_until(a_try_failed, 150, "a task try failing while S3 is down", 0.5)
     finally:
         # same address (the task processes keep AWS_ENDPOINT_URL), same objects: the server process kept them

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from localrun.local_s3 import LocalS3
+from localrun.local_s3 import LocalS3, still_accepting
 
 
 def ephemeral_low() -> int:
@@ -60,3 +60,17 @@ def test_a_port_taken_while_paused_fails_the_resume_loudly_and_the_server_lives_
         holder.close()
     server.resume()
     assert client(server).get_object(Bucket="outage-test", Key="k")["Body"].read() == b"kept"
+
+
+def test_still_accepting_names_a_live_listener_and_is_empty_once_refused():
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        # never accepted: the backlog fills and later connects time out, which is not a closed port either
+        answer = still_accepting("127.0.0.1", port, wait=3)
+        assert answer.startswith(f"127.0.0.1:{port} ") and f":{port}" in answer.split("listeners: ")[1], answer
+    finally:
+        holder.close()
+    assert still_accepting("127.0.0.1", port, wait=0.3) == ""
