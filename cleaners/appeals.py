@@ -763,23 +763,32 @@ _SENT_END = re.compile(
 )
 
 
-def _trailing_appeal(p: str, langs: tuple[str, ...] | None) -> tuple[int, str] | None:
-    """(index, rule) where a trailing appeal sentence starts inside an otherwise news paragraph."""
+def _trailing_appeal(p: str, langs: tuple[str, ...] | None, strong: bool = False) -> tuple[int, str] | None:
+    """(index, rule) where a trailing appeal sentence starts inside an otherwise news paragraph.
+
+    `strong`: the paragraph would otherwise be dropped whole. Then reported speech in the news before the
+    appeal ("officials said ...") does not stop the cut: a reported or quoted tail is no appeal by itself."""
     sc = score(p, langs)
-    if _QUOTES.search(p) or sc.reported:  # quoted speech: "help us win" is news
+    if _QUOTES.search(p) or (sc.reported and not strong):  # quoted speech: "help us win" is news
         return None
     cuts = [m.end() for m in _SENT_END.finditer(p)]
     found = None
-    for cut in reversed(cuts[-2:]):  # the last sentence, then the last two
+    for n, cut in enumerate(reversed(cuts)):
         head, tail = p[:cut], p[cut:]
         if (not sc.signal and len(tail.strip()) > 40) or len(head.strip()) < 40:
-            continue
-        if found is None:
+            break  # earlier cuts have longer tails and shorter heads
+        if found is None:  # the appeal: the last sentence, else the last two
             rule = is_appeal(tail, langs)
-            if rule and not is_appeal(head, langs):
+            if rule is not None:
                 found = (cut, rule)
-        elif is_appeal(p[cut : found[0]], langs) and not is_appeal(head, langs):  # one more appeal sentence
+            elif n >= 1:
+                break
+        elif is_appeal(p[cut : found[0]], langs):  # then one more sentence while each is an appeal
             found = (cut, found[1])
+        else:
+            break
+    if found is None or is_appeal(p[: found[0]], langs):
+        return None  # what is left before the appeal sentences reads as an appeal too
     return found
 
 
@@ -847,7 +856,7 @@ def find_appeals(
     cuts: dict[int, tuple[int, str]] = {}
     for i, sc in enumerate(scores):
         if strong(i) and i not in drop:
-            cut = _trailing_appeal(paras[i], langs)
+            cut = _trailing_appeal(paras[i], langs, strong=True)
             if cut is not None and score(paras[i][: cut[0]], langs).score <= 0:
                 cuts[i] = cut
             else:

@@ -607,3 +607,89 @@ def test_an_opener_without_an_appeal_in_reach_does_not_stop_the_next_opener() ->
     filler = [f"Line {n} of the letter." for n in range(1, 10)]  # neutral, score 0
     paras = [N[0], "Dear readers,", *filler, "A message from the editor:", STRONG, N[1]]
     assert _find(paras)[0] == {11: BLOCK, 12: PLEA}
+
+
+# --- trailing appeal sentences: the news before them is kept -------------------------------------------------
+
+BUS = ("The Norvale council voted on Tuesday to extend the bus network into the northern districts, a plan that"
+       " will take three years to complete and cost about 40 million dollars.")  # fmt: skip
+ASKS = ["Become a member and help us do more.", "Donate now to keep local reporting free for everyone.",
+        "Please support our journalism with a monthly donation today."]  # fmt: skip
+
+
+def test_a_news_paragraph_ending_in_three_appeal_sentences_keeps_its_news() -> None:
+    # the cut once looked at the last two sentences only, and a third made the whole paragraph an appeal
+    kept, removed = strip_paragraphs([" ".join([BUS, *ASKS]), N[1]], ["en"])
+    assert kept == [BUS, N[1]]
+    assert [r.text for r in removed] == [" ".join(ASKS)]
+
+
+def test_reported_speech_in_the_news_does_not_make_its_trailing_appeal_take_the_paragraph() -> None:
+    news = BUS.replace("a plan that will", "a plan that officials said would")
+    kept, removed = strip_paragraphs([f"{news} {ASKS[2]}", N[1]], ["en"])
+    assert kept == [news, N[1]] and [r.rule for r in removed] == ["appeal:trailing-sentence:cta:en:please-support"]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "\u201cPlease support our journalism with a monthly donation today,\u201d the mayor said.",  # quoted
+        "Please support the new bus line, the mayor told residents.",  # reported, no quotes
+    ],
+)
+def test_an_appeal_the_news_reports_is_kept_after_news_with_reported_speech(tail: str) -> None:
+    news = BUS.replace("a plan that will", "a plan that officials said would")
+    assert strip_paragraphs([f"{news} {tail}", N[1]], ["en"]) == ([f"{news} {tail}", N[1]], [])
+
+
+def test_a_long_news_paragraph_loses_only_a_weak_trailing_appeal() -> None:
+    # over 1,000 characters the paragraph scores 1: only the last pass over weak paragraphs finds the plea
+    news = " ".join([BUS] * 6)
+    kept, removed = strip_paragraphs([f"{news} Share this story with a friend.", N[1]], ["en"])
+    assert kept == [news, N[1]] and [r.text for r in removed] == ["Share this story with a friend."]
+
+
+def test_a_news_paragraph_over_800_characters_before_a_dismiss_line_is_not_taken_into_its_block() -> None:
+    size = 801 - 1 - len(ASKS[2])  # the news, so that the paragraph has exactly 801 characters
+    news = " ".join([BUS] * 6)[: size - 1].rstrip()
+    news = news + "s" * (size - 1 - len(news)) + "."
+    para = f"{news} {ASKS[2]}"
+    assert len(para) == 801
+    kept, removed = strip_paragraphs([para, "Remind me later", N[1]], ["en"])
+    assert kept == [news, N[1]]
+    assert [r.rule for r in removed] == ["appeal:trailing-sentence:cta:en:please-support", "appeal:dismiss:en"]
+
+
+# --- a foreign appeal box that only a weight-1 rule of its language recognises -------------------------------
+
+
+def test_a_german_follow_box_on_an_english_page_is_scored_in_german() -> None:
+    box = "Folgen Sie uns für mehr Berichte aus der Region."  # only the German imperative (weight 1) fires
+    assert _fired(box, "de") == ["appeal:imperative:de"] and score(box, ("en",)).score <= 0
+    kept, removed = strip_paragraphs([N[0], box, N[1]], ["en"])
+    assert kept == [N[0], N[1]] and [r.text for r in removed] == [box]
+    news = "Die Wähler in Bayern folgen der Partei seit Jahren, sagte der Forscher."
+    assert strip_paragraphs([N[0], news, N[1]], ["en"])[0] == [N[0], news, N[1]]
+
+
+# --- Arabic: a particle before a two-letter imperative --------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["فكن داعما لصحافتنا", "وكن عضوا معنا"])  # "so be a supporter …", "and be a member …"
+def test_an_arabic_particle_before_a_two_letter_imperative_is_stripped(text: str) -> None:
+    assert "appeal:imperative:ar" in _fired(text, "ar"), text
+
+
+def test_the_cut_stops_at_the_first_news_sentence_from_the_end() -> None:
+    para = " ".join([BUS, "The vote was seven to two.", ASKS[1], ASKS[2]])
+    kept, removed = strip_paragraphs([para, N[1]], ["en"])
+    assert kept == [f"{BUS} The vote was seven to two.", N[1]]
+    assert [r.text for r in removed] == [f"{ASKS[1]} {ASKS[2]}"]
+
+
+def test_an_appeal_sentence_followed_by_two_news_sentences_is_not_cut_with_them() -> None:
+    # the appeal a paragraph ends in starts in its last sentence or its last two, never earlier: over 1,000
+    # characters the paragraph is weak (score 1) and is kept whole
+    news = " ".join([BUS] * 6)
+    para = " ".join([news, "Follow us on Twitter for more local news.", "The vote was seven to two.", "Work begins in spring."])
+    assert strip_paragraphs([para, N[1]], ["en"]) == ([para, N[1]], [])
