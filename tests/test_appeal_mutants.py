@@ -147,6 +147,9 @@ EN_PHRASES = [
     ("app-download", "Install our app."),
     ("app-download", "Get the app."),
     ("app-download", "Available on the Google Play store."),
+    ("app-download", "Available on Google Play."),  # the store badges' own wording, with or without "the"
+    ("app-download", "Get it on Google Play."),
+    ("app-download", "Download on the App Store."),
     ("podcast", "Follow our podcast."),
     ("podcast", "Wherever you get your podcasts."),
     ("follow-us", "Follow me on the networks."),
@@ -179,6 +182,7 @@ EN_NEWS = [
     "He asked the committee to support the bill before the summer recess.",
     "Listeners of the station raised $5,000 a year for the shelter, organizers said.",
     "The app was downloaded two million times after the storm, the developer said.",
+    "The game is available on Google Play and the App Store from Friday, the studio said.",
     "Several newspapers have put up paywalls; readers of the Ledger pay $9 a month.",
 ]
 
