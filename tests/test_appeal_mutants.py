@@ -76,6 +76,11 @@ GERMAN_ADBLOCK = [
     ("Bitte den Adblocker deaktivieren, damit die Seite lädt.", True),  # the noun first (the older phrase)
     ("Nur wenige Nutzer deaktivieren ihren Werbeblocker, wenn eine Seite darum bittet.", False),  # news about it
     ("Viele Leser deaktivieren den Adblocker nie, zeigt eine Umfrage des Verlegerverbands.", False),
+    # the noun first needs a plea word ("bitte") or the reader's own blocker before it: news also puts it so
+    ("Um weiterzulesen, Ihren Werbeblocker bitte ausschalten.", True),
+    ("Bitte Adblocker pausieren, um weiterzulesen.", True),
+    ("Eine Studie zeigt, wie oft Nutzer den Werbeblocker pausieren.", False),
+    ("Wer seinen Adblocker ausschalten will, findet das Symbol oben rechts, schreibt der Hersteller.", False),
 ]
 
 
